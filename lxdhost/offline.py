@@ -1,0 +1,314 @@
+"""Run the real Pulumi program without a cloud: Neutron- and Nova-like mocks and a recording engine.
+
+One code path serves the unit tests, `python -m lxdhost plan`, the policy tests, the boot test
+and the benchmark: the project's own `__main__.py` runs under `pulumi.runtime.set_mocks`, with
+the stack's configuration read from `Pulumi.yaml` and `Pulumi.<stack>.yaml` the way the Pulumi
+CLI reads it, and every resource registration is recorded with its parent and options.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import runpy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Placeholders for values only the cloud knows; `plan` prints them as such.
+UNKNOWN_ID = "<id known after create>"
+
+
+class StackFileError(Exception):
+    """A stack's configuration files are missing or do not parse."""
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    """One resource registration as the engine saw it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None  # the parent's URN; None for children of the stack
+    custom: bool
+    inputs: Mapping[str, Any]
+    outputs: Mapping[str, Any]
+    options: Mapping[str, Any]  # delete_before_replace, retain_on_delete, protect, ...
+
+    @property
+    def parent_name(self) -> str | None:
+        return None if self.parent is None else self.parent.rsplit("::", 1)[-1]
+
+
+@dataclass
+class ProgramRun:
+    """What a run of the program registered and exported."""
+
+    stack: str
+    resources: list[RecordedResource] = field(default_factory=list)
+    exports: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> RecordedResource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+
+def _fake_id(type_: str, name: str) -> str:
+    digest = hashlib.sha256(f"{type_}::{name}".encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+class CloudMocks(pulumi.runtime.Mocks):
+    """Answers like Neutron and Nova would, deterministically.
+
+    Ports get a `fa:16:3e:…` MAC (Neutron's default base_mac) and the next free address from
+    their subnet's allocation pool; servers get the port's address as `access_ip_v4`.
+    """
+
+    def __init__(self) -> None:
+        self._pools: dict[str, list[str]] = {}  # subnet id -> free addresses, in order
+        self._subnet_gateways: dict[str, str] = {}
+        self._port_count = 0
+        self._port_ips: dict[str, str] = {}  # port id -> fixed ip
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        if args.resource_id:  # a `get` or an import: the object exists already
+            resource_id = args.resource_id
+        else:
+            resource_id = _fake_id(args.typ, args.name)
+        handler = self._handlers().get(args.typ)
+        if handler is not None:
+            inputs = handler(resource_id, inputs)
+        return resource_id, inputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token in ("openstack:networking/getNetwork:getNetwork",):
+            name = args.args.get("name", "external")
+            return {"id": _fake_id("network", str(name)), "name": name, "external": True}, None
+        if args.token == "openstack:networking/getSubnet:getSubnet":
+            subnet_id = str(args.args.get("subnet_id", ""))
+            return {"id": subnet_id, "subnet_id": subnet_id, "network_id": _fake_id("net-of", subnet_id)}, None
+        return dict(args.args), None
+
+    def _handlers(self) -> dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]]:
+        return {
+            "openstack:networking/subnet:Subnet": self._subnet,
+            "openstack:networking/port:Port": self._port,
+            "openstack:compute/instance:Instance": self._instance,
+            "openstack:networking/floatingIp:FloatingIp": self._floating_ip,
+            "openstack:networking/network:Network": self._network,
+        }
+
+    def _network(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"mtu": 1450, **inputs}
+
+    def _subnet(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        cidr = ipaddress.ip_network(str(inputs.get("cidr", "192.168.0.0/24")))
+        hosts = list(cidr.hosts())
+        gateway = str(inputs.get("gatewayIp") or hosts[0])
+        pools = inputs.get("allocationPools") or [{"start": str(hosts[1]), "end": str(hosts[-1])}]
+        free: list[str] = []
+        for pool in pools:
+            start, end = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
+            free.extend(str(a) for a in hosts if start <= a <= end)
+        # Neutron's DHCP agent takes the first pool address for its own port.
+        self._pools[resource_id] = free[1:]
+        self._subnet_gateways[resource_id] = gateway
+        return {**inputs, "gatewayIp": gateway, "allocationPools": pools}
+
+    def _port(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        self._port_count += 1
+        mac = "fa:16:3e:{:02x}:{:02x}:{:02x}".format(*hashlib.sha256(resource_id.encode()).digest()[:3])
+        fixed_ips = []
+        for fixed in inputs.get("fixedIps") or []:
+            subnet_id = fixed.get("subnetId", "")
+            ip = fixed.get("ipAddress")
+            if not ip:
+                free = self._pools.get(subnet_id)
+                ip = free.pop(0) if free else f"192.0.2.{self._port_count}"
+            fixed_ips.append({**fixed, "ipAddress": ip})
+        if fixed_ips:
+            self._port_ips[resource_id] = fixed_ips[0]["ipAddress"]
+        all_ips = [f["ipAddress"] for f in fixed_ips]
+        return {
+            **inputs,
+            "macAddress": inputs.get("macAddress") or mac,
+            "fixedIps": fixed_ips,
+            "allFixedIps": all_ips,
+            "portSecurityEnabled": inputs.get("portSecurityEnabled", True),
+        }
+
+    def _instance(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        networks = inputs.get("networks") or []
+        port_id = networks[0].get("port") if networks else None
+        ip = self._port_ips.get(str(port_id), "")
+        return {**inputs, "accessIpV4": ip, "networks": [{**n, "fixedIpV4": ip} for n in networks]}
+
+    def _floating_ip(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        digest = hashlib.sha256(resource_id.encode()).digest()
+        return {**inputs, "address": f"203.0.113.{1 + digest[0] % 254}"}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, keeping each registration's parent and resource options too."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.records: list[RecordedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        from pulumi.runtime import rpc
+
+        inputs = _sync_await(_deserialize(rpc, request.object))
+        state = self.resources.get(response.urn)
+        parent = request.parent or None
+        if parent is not None and parent.split("::")[2].split("$")[-1] == "pulumi:pulumi:Stack":
+            parent = None
+        self.records.append(
+            RecordedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=parent,
+                custom=bool(request.custom),
+                inputs=inputs,
+                outputs=dict(state.state) if state is not None else {},
+                options={
+                    "delete_before_replace": bool(request.deleteBeforeReplace),
+                    "retain_on_delete": bool(request.retainOnDelete),
+                    "protect": bool(request.protect),
+                    "import_id": request.importId or None,
+                    "ignore_changes": list(request.ignoreChanges),
+                    "replace_on_changes": list(request.replaceOnChanges),
+                    "depends_on": sorted(request.dependencies),
+                },
+            )
+        )
+        return response
+
+
+async def _deserialize(rpc: Any, obj: Any) -> dict[str, Any]:
+    return dict(rpc.deserialize_properties(obj))
+
+
+def read_stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The stack's configuration as the Pulumi CLI resolves it: project defaults, then the stack file.
+
+    Keys are fully qualified (`lxdhost:cidr`, `openstack:cloud`); values are as written (objects
+    and lists stay structured). A `secure:` value becomes the placeholder `[secret]`.
+    """
+    project_file = root / "Pulumi.yaml"
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    project = _load_yaml(project_file)
+    if not stack_file.is_file():
+        raise StackFileError(f"{stack_file.name}: no such stack file (stacks here: {', '.join(list_stacks(root)) or 'none'})")
+    stack_doc = _load_yaml(stack_file)
+    project_name = str(project.get("name", ""))
+    resolved: dict[str, Any] = {}
+    for key, declaration in (project.get("config") or {}).items():
+        if isinstance(declaration, Mapping) and "default" in declaration:
+            resolved[_qualify(key, project_name)] = declaration["default"]
+        elif not isinstance(declaration, Mapping):
+            resolved[_qualify(key, project_name)] = declaration
+    stack_config = stack_doc.get("config") or {}
+    if not isinstance(stack_config, Mapping):
+        raise StackFileError(f"{stack_file.name}: `config` must be a mapping of keys to values")
+    for key, value in stack_config.items():
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            value = "[secret]"
+        resolved[_qualify(str(key), project_name)] = value
+    return resolved
+
+
+def list_stacks(root: Path = PROJECT_ROOT) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def _qualify(key: str, project_name: str) -> str:
+    return key if ":" in key else f"{project_name}:{key}"
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise StackFileError(f"{path.name}: cannot be read: {error.strerror}") from error
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path.name}: not valid YAML: {error}") from error
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise StackFileError(f"{path.name}: must be a YAML mapping")
+    return document
+
+
+def set_config(config: Mapping[str, Any]) -> None:
+    """Give the Pulumi runtime this configuration, encoded the way the CLI passes it."""
+    encoded = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    pulumi.runtime.set_all_config(encoded, [])
+
+
+def run_program(
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+    *,
+    mocks: pulumi.runtime.Mocks | None = None,
+    program: Path = PROJECT_ROOT / "__main__.py",
+    project: str = "lxdhost",
+) -> ProgramRun:
+    """Run `__main__.py` for a stack under mocks and return what it registered.
+
+    `config` defaults to the stack's files; pass a mapping to run a stack that exists only in a
+    test. Errors the program raises (a `pulumi.RunError` for bad configuration) propagate.
+    """
+    resolved = read_stack_config(stack) if config is None else dict(config)
+    monitor = RecordingMonitor(mocks or CloudMocks())
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    set_config(resolved)
+    run = ProgramRun(stack=stack)
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+
+    def body() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    from pulumi.runtime.stack import run_pulumi_func
+
+    _sync_await(run_pulumi_func(body))
+    root = pulumi_settings.get_root_resource()
+    if root is not None:
+        run.exports = _sync_await(_resolve_exports(root))
+    run.resources = list(monitor.records)
+    return run
+
+
+async def _resolve_exports(root: Any) -> dict[str, Any]:
+    outputs = getattr(root, "outputs", None)
+    if not outputs:
+        return {}
+    resolved = {}
+    for key, value in outputs.items():
+        resolved[key] = await pulumi.Output.from_input(value).future()
+    return resolved
