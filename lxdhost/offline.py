@@ -21,7 +21,9 @@ import pulumi
 import pulumi.runtime
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -88,24 +90,30 @@ class CloudMocks(pulumi.runtime.Mocks):
         self._port_count = 0
         self._port_ips: dict[str, str] = {}  # port id -> fixed ip
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         inputs = dict(args.inputs)
-        if args.resource_id:  # a `get` or an import: the object exists already
-            resource_id = args.resource_id
-        else:
-            resource_id = _fake_id(args.typ, args.name)
+        # A `get` or an import names an object that exists already.
+        resource_id = args.resource_id or _fake_id(args.typ, args.name)
         handler = self._handlers().get(args.typ)
         if handler is not None:
             inputs = handler(resource_id, inputs)
         return resource_id, inputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token in ("openstack:networking/getNetwork:getNetwork",):
             name = args.args.get("name", "external")
             return {"id": _fake_id("network", str(name)), "name": name, "external": True}, None
         if args.token == "openstack:networking/getSubnet:getSubnet":
             subnet_id = str(args.args.get("subnet_id", ""))
-            return {"id": subnet_id, "subnet_id": subnet_id, "network_id": _fake_id("net-of", subnet_id)}, None
+            return {
+                "id": subnet_id,
+                "subnet_id": subnet_id,
+                "network_id": _fake_id("net-of", subnet_id),
+            }, None
         return dict(args.args), None
 
     def _handlers(self) -> dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]]:
@@ -136,7 +144,9 @@ class CloudMocks(pulumi.runtime.Mocks):
 
     def _port(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         self._port_count += 1
-        mac = "fa:16:3e:{:02x}:{:02x}:{:02x}".format(*hashlib.sha256(resource_id.encode()).digest()[:3])
+        mac = "fa:16:3e:{:02x}:{:02x}:{:02x}".format(
+            *hashlib.sha256(resource_id.encode()).digest()[:3]
+        )
         fixed_ips = []
         for fixed in inputs.get("fixedIps") or []:
             subnet_id = fixed.get("subnetId", "")
@@ -175,11 +185,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.records: list[RecordedResource] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             return response
-        from pulumi.runtime import rpc
-
         inputs = _sync_await(_deserialize(rpc, request.object))
         state = self.resources.get(response.urn)
         parent = request.parent or None
@@ -213,7 +221,7 @@ async def _deserialize(rpc: Any, obj: Any) -> dict[str, Any]:
 
 
 def read_stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    """The stack's configuration as the Pulumi CLI resolves it: project defaults, then the stack file.
+    """The stack's configuration as the Pulumi CLI resolves it: project defaults, then stack file.
 
     Keys are fully qualified (`lxdhost:cidr`, `openstack:cloud`); values are as written (objects
     and lists stay structured). A `secure:` value becomes the placeholder `[secret]`.
@@ -222,7 +230,8 @@ def read_stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
     stack_file = root / f"Pulumi.{stack}.yaml"
     project = _load_yaml(project_file)
     if not stack_file.is_file():
-        raise StackFileError(f"{stack_file.name}: no such stack file (stacks here: {', '.join(list_stacks(root)) or 'none'})")
+        known = ", ".join(list_stacks(root)) or "none"
+        raise StackFileError(f"{stack_file.name}: no such stack file (stacks here: {known})")
     stack_doc = _load_yaml(stack_file)
     project_name = str(project.get("name", ""))
     resolved: dict[str, Any] = {}
@@ -235,9 +244,8 @@ def read_stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
     if not isinstance(stack_config, Mapping):
         raise StackFileError(f"{stack_file.name}: `config` must be a mapping of keys to values")
     for key, value in stack_config.items():
-        if isinstance(value, Mapping) and set(value) == {"secure"}:
-            value = "[secret]"
-        resolved[_qualify(str(key), project_name)] = value
+        is_secret = isinstance(value, Mapping) and set(value) == {"secure"}
+        resolved[_qualify(str(key), project_name)] = "[secret]" if is_secret else value
     return resolved
 
 
@@ -265,7 +273,9 @@ def _load_yaml(path: Path) -> dict[str, Any]:
 
 def set_config(config: Mapping[str, Any]) -> None:
     """Give the Pulumi runtime this configuration, encoded the way the CLI passes it."""
-    encoded = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    encoded = {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
+    }
     pulumi.runtime.set_all_config(encoded, [])
 
 
@@ -285,7 +295,9 @@ def run_program(
     resolved = read_stack_config(stack) if config is None else dict(config)
     monitor = RecordingMonitor(mocks or CloudMocks())
     pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor
+    )
     set_config(resolved)
     run = ProgramRun(stack=stack)
     pulumi_settings.SETTINGS.rpc_manager.clear()
@@ -293,8 +305,6 @@ def run_program(
 
     def body() -> None:
         runpy.run_path(str(program), run_name="__main__")
-
-    from pulumi.runtime.stack import run_pulumi_func
 
     _sync_await(run_pulumi_func(body))
     root = pulumi_settings.get_root_resource()
