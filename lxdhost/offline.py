@@ -48,10 +48,20 @@ class RecordedResource:
     inputs: Mapping[str, Any]
     outputs: Mapping[str, Any]
     options: Mapping[str, Any]  # delete_before_replace, retain_on_delete, protect, ...
+    id: str | None = None  # the id the mocks gave it; None for component resources
 
     @property
     def parent_name(self) -> str | None:
         return None if self.parent is None else self.parent.rsplit("::", 1)[-1]
+
+
+@dataclass(frozen=True)
+class RecordedInvoke:
+    """One data-source call (`getNetwork`, `getSubnet`, ...) and what the mocks answered."""
+
+    token: str
+    args: Mapping[str, Any]
+    result: Mapping[str, Any]
 
 
 @dataclass
@@ -61,6 +71,7 @@ class ProgramRun:
     stack: str
     resources: list[RecordedResource] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
+    invokes: list[RecordedInvoke] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -106,15 +117,16 @@ class CloudMocks(pulumi.runtime.Mocks):
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token in ("openstack:networking/getNetwork:getNetwork",):
             name = args.args.get("name", "external")
-            return {"id": _fake_id("network", str(name)), "name": name, "external": True}, None
+            return {"id": _fake_id("network", str(name)), "name": name, "external": True}, []
         if args.token == "openstack:networking/getSubnet:getSubnet":
-            subnet_id = str(args.args.get("subnet_id", ""))
+            # Invoke arguments and results travel with the engine's camelCase names.
+            subnet_id = str(args.args.get("subnetId") or args.args.get("subnet_id") or "")
             return {
                 "id": subnet_id,
-                "subnet_id": subnet_id,
-                "network_id": _fake_id("net-of", subnet_id),
-            }, None
-        return dict(args.args), None
+                "subnetId": subnet_id,
+                "networkId": _fake_id("net-of", subnet_id),
+            }, []
+        return dict(args.args), []
 
     def _handlers(self) -> dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]]:
         return {
@@ -183,6 +195,19 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.records: list[RecordedResource] = []
+        self.invokes: list[RecordedInvoke] = []
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().Invoke(request)  # type: ignore[no-untyped-call]
+        if request.tok != "pulumi:pulumi:getResource":
+            self.invokes.append(
+                RecordedInvoke(
+                    token=request.tok,
+                    args=_sync_await(_deserialize(rpc, request.args)),
+                    result=_sync_await(_deserialize(rpc, getattr(response, "return"))),
+                )
+            )
+        return response
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -211,6 +236,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "replace_on_changes": list(request.replaceOnChanges),
                     "depends_on": sorted(request.dependencies),
                 },
+                id=(response.id or None) if request.custom else None,
             )
         )
         return response
@@ -311,6 +337,7 @@ def run_program(
     if root is not None:
         run.exports = _sync_await(_resolve_exports(root))
     run.resources = list(monitor.records)
+    run.invokes = list(monitor.invokes)
     return run
 
 
