@@ -1,0 +1,229 @@
+"""A whole LXD host described in one value, and the user_data it boots with.
+
+`HostSpec` -> `build_cloud_config` -> `CloudConfig` -> `render_host` text. The first boot writes
+the bridge files, installs what is missing, initialises LXD and reboots once (`power_state`);
+the second boot has the host address on the bridge and containers bridged onto the network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+
+from userdata.cloudconfig import (
+    STORAGE_BACKENDS,
+    CloudConfig,
+    Command,
+    PowerState,
+    StorageBackend,
+    UserDataError,
+    WriteFile,
+    check_size,
+    is_lxd_name,
+    raise_problems,
+    render_cloud_config,
+)
+from userdata.lxd import LxdProfile, module_form, preseed_form
+from userdata.network import HostBridge, NetworkRenderer
+
+Distro = Literal["ubuntu", "debian"]
+DISTROS: tuple[str, ...] = ("ubuntu", "debian")
+LxdForm = Literal["preseed", "module"]
+LXD_FORMS: tuple[str, ...] = ("preseed", "module")
+
+# What each distro's images bridge with when `network_renderer` is not given.
+DEFAULT_RENDERER: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian": "ifupdown"}
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """Everything that decides an LXD host's user_data; the defaults are the blog's choices."""
+
+    distro: Distro = "ubuntu"
+    # None: the distro's own (ubuntu: netplan, debian: ifupdown).
+    network_renderer: NetworkRenderer | None = None
+    interface: str = "ens3"
+    bridge: str = "br0"
+    mtu: int | None = None
+    # The Neutron port's MAC: the bridge is pinned to it, the only MAC port security passes.
+    macaddress: str | None = None
+    # Write 99-disable-network-config.cfg and neutralise cloud-init's own network file. The
+    # blog did neither (its interfaces file simply shadows cloud-init's); seed.yaml says false.
+    disable_cloud_init_network: bool = True
+    lxd_form: LxdForm = "preseed"
+    storage_backend: StorageBackend = "dir"
+    storage_pool: str = "default"
+    # Where LXD listens for remote `lxc` clients (preseed: core.https_address; module:
+    # init.network_address/network_port). None: the local socket only.
+    lxd_network_address: str | None = None
+    lxd_network_port: int = 8443
+    packages: tuple[str, ...] = ()
+    package_update: bool = False
+    package_upgrade: bool = False
+    ssh_authorized_keys: tuple[str, ...] = ()
+    # Extra LXD profiles (container slots); bridged NICs without a parent get `bridge`.
+    profiles: tuple[LxdProfile, ...] = ()
+    runcmd: tuple[Command, ...] = ()
+    reboot_message: str = "Bye Bye"
+    reboot_timeout: int = 60
+
+    @property
+    def renderer(self) -> NetworkRenderer:
+        return self.network_renderer or DEFAULT_RENDERER.get(self.distro, "netplan")
+
+    def lxd_https_address(self) -> str | None:
+        if self.lxd_network_address is None:
+            return None
+        host = self.lxd_network_address
+        return (
+            f"[{host}]:{self.lxd_network_port}"
+            if ":" in host
+            else f"{host}:{self.lxd_network_port}"
+        )
+
+    def host_bridge(self) -> HostBridge:
+        return HostBridge(
+            renderer=self.renderer,
+            interface=self.interface,
+            bridge=self.bridge,
+            mtu=self.mtu,
+            macaddress=self.macaddress,
+            disable_cloud_init_network=self.disable_cloud_init_network,
+            # Debian's image bridges with ifupdown, which would read cloud-init's interfaces.d.
+            replace_interfaces=self.distro == "debian" and self.renderer == "netplan",
+        )
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.distro not in DISTROS:
+            found.append(f"distro: {self.distro!r} is not one of {', '.join(DISTROS)}")
+        found.extend(self.host_bridge().problems())
+        if self.lxd_form not in LXD_FORMS:
+            found.append(f"lxd_form: {self.lxd_form!r} is not one of {', '.join(LXD_FORMS)}")
+        if self.storage_backend not in STORAGE_BACKENDS:
+            found.append(
+                f"storage_backend: {self.storage_backend!r} is not one of "
+                f"{', '.join(STORAGE_BACKENDS)}"
+            )
+        if not isinstance(self.storage_pool, str) or not is_lxd_name(self.storage_pool):
+            found.append(f"storage_pool: {self.storage_pool!r} is not an LXD name")
+        names = [profile.name for profile in self.profiles]
+        for index, profile in enumerate(self.profiles):
+            where = f"profiles[{index}]"
+            if not isinstance(profile, LxdProfile):
+                found.append(f"{where}: {profile!r} is not an LxdProfile")
+                continue
+            found.extend(profile.problems(where, bridge=self.bridge))
+            if profile.name == "default":
+                found.append(f"{where}.name: 'default' is the profile the host builds itself")
+            elif profile.name in names[:index]:
+                found.append(f"{where}.name: {profile.name!r} is declared twice")
+        hwaddrs = [
+            (index, device.get("hwaddr"))
+            for index, profile in enumerate(self.profiles)
+            if isinstance(profile, LxdProfile)
+            for device in profile.devices.values()
+            if isinstance(device, dict) and device.get("hwaddr")
+        ]
+        seen: dict[object, int] = {}
+        for index, hwaddr in hwaddrs:
+            if hwaddr in seen:
+                found.append(
+                    f"profiles[{index}]: hwaddr {hwaddr} is also profiles[{seen[hwaddr]}]'s"
+                )
+            seen.setdefault(hwaddr, index)
+            if hwaddr == self.macaddress:
+                found.append(f"profiles[{index}]: hwaddr {hwaddr} is the host's own macaddress")
+        if self.lxd_network_address is not None:
+            try:
+                ipaddress.ip_address(self.lxd_network_address)
+            except ValueError:
+                found.append(
+                    f"lxd_network_address: {self.lxd_network_address!r} is not an IP address"
+                )
+        if not isinstance(self.lxd_network_port, int) or not 0 < self.lxd_network_port < 65536:
+            found.append(f"lxd_network_port: {self.lxd_network_port!r} is not a TCP port")
+        if not isinstance(self.reboot_timeout, int) or self.reboot_timeout < 0:
+            found.append(f"reboot_timeout: {self.reboot_timeout!r} is not whole seconds >= 0")
+        return found
+
+
+def required_packages(spec: HostSpec) -> tuple[str, ...]:
+    """Packages the host's own setup needs, before the user's."""
+    needed = []
+    if spec.renderer == "ifupdown":
+        needed.append("bridge-utils")  # ifupdown's bridge_ports comes from bridge-utils' hooks
+    if spec.distro == "debian":
+        if spec.renderer == "netplan":
+            needed.append("netplan.io")
+        # Debian 12 packages LXD 5.0; Ubuntu's lxd module installs the snap when lxd is missing.
+        needed.append("lxd")
+    return tuple(needed)
+
+
+def build_cloud_config(spec: HostSpec) -> CloudConfig:
+    """The cloud-config document for a host; raises UserDataError listing every bad field."""
+    raise_problems(spec.problems())
+    bridge = spec.host_bridge()
+    write_files: list[WriteFile] = list(bridge.files())
+    runcmd: list[Command] = []
+    if spec.lxd_form == "preseed":
+        lxd = preseed_form(
+            bridge=spec.bridge,
+            storage_backend=spec.storage_backend,
+            storage_pool=spec.storage_pool,
+            profiles=spec.profiles,
+            https_address=spec.lxd_https_address(),
+        )
+    else:
+        form = module_form(
+            bridge=spec.bridge,
+            storage_backend=spec.storage_backend,
+            storage_pool=spec.storage_pool,
+            profiles=spec.profiles,
+            network_address=spec.lxd_network_address,
+            network_port=spec.lxd_network_port,
+        )
+        lxd = form.lxd
+        write_files.extend(form.write_files)
+        runcmd.extend(form.runcmd)
+    runcmd.extend(spec.runcmd)
+    packages = required_packages(spec)
+    packages += tuple(p for p in spec.packages if p not in packages)
+    return CloudConfig(
+        package_update=spec.package_update,
+        package_upgrade=spec.package_upgrade,
+        packages=packages,
+        ssh_authorized_keys=tuple(spec.ssh_authorized_keys),
+        write_files=tuple(write_files),
+        # cloud-init lists lxd as verified on ubuntu only and silently skips it elsewhere.
+        unverified_modules=("lxd",) if spec.distro == "debian" else (),
+        lxd=lxd,
+        runcmd=tuple(runcmd),
+        # The bridge files take effect on this one reboot, once cloud-init has finished.
+        power_state=PowerState(
+            delay="now",
+            mode="reboot",
+            message=spec.reboot_message,
+            timeout=spec.reboot_timeout,
+            condition=True,
+        ),
+    )
+
+
+def render_host(spec: HostSpec) -> str:
+    """The host's user_data: deterministic `#cloud-config` text within Nova's size limit."""
+    text = render_cloud_config(build_cloud_config(spec))
+    check_size(text)
+    return text
+
+
+__all__ = [
+    "DEFAULT_RENDERER",
+    "HostSpec",
+    "UserDataError",
+    "build_cloud_config",
+    "render_host",
+    "required_packages",
+]

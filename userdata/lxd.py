@@ -1,0 +1,305 @@
+"""LXD on the host: a preseed for `lxd init --preseed` (the default) or the blog's `lxd:` module.
+
+Both leave LXD's default profile with `eth0` bridged to the host bridge, so containers sit
+directly on the tenant network. Extra profiles ("slots": a fixed MAC and a static address for a
+container) go into the preseed; in the module form, where cloud-init's lxd module cannot declare
+profiles, each is written as a file and loaded by `runcmd`, which runs after the lxd module.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from userdata.cloudconfig import (
+    Command,
+    Lxd,
+    LxdBridge,
+    LxdInit,
+    StorageBackend,
+    WriteFile,
+    dump_yaml,
+    is_interface_name,
+    is_lxd_name,
+    raise_problems,
+)
+from userdata.network import mac_problem
+
+PROFILE_DIR = "/etc/lxd-profiles"
+# LXD 5.0 rejects unknown `cloud-init.*` keys; every LXD passes `user.network-config` on.
+NETWORK_CONFIG_KEY = "user.network-config"
+
+
+@dataclass(frozen=True)
+class LxdProfile:
+    """An LXD profile as `lxc profile show` prints it (config and devices are string maps).
+
+    A bridged NIC device without `parent` is bound to the host's bridge when the host renders.
+    """
+
+    name: str
+    devices: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    config: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+
+    def bound_to(self, bridge: str) -> LxdProfile:
+        """This profile with every bridged NIC that names no parent attached to `bridge`."""
+        devices = {
+            name: (
+                {**device, "parent": bridge}
+                if device.get("nictype") == "bridged" and "parent" not in device
+                else device
+            )
+            for name, device in self.devices.items()
+        }
+        return replace(self, devices=devices)
+
+    def problems(self, where: str, bridge: str | None = None) -> list[str]:
+        found = []
+        if not isinstance(self.name, str) or not is_lxd_name(self.name):
+            found.append(f"{where}.name: {self.name!r} is not an LXD profile name")
+        for device_name, device in sorted(self.devices.items()):
+            at = f"{where}.devices.{device_name}"
+            if not isinstance(device, Mapping) or "type" not in device:
+                found.append(f"{at}: a device needs a type (nic, disk, ...)")
+                continue
+            for key, value in sorted(device.items()):
+                if not isinstance(value, str):
+                    found.append(f"{at}.{key}: {value!r} must be a string (LXD device keys are)")
+            if device.get("type") == "nic" and "hwaddr" in device:
+                problem = mac_problem(device["hwaddr"], f"{at}.hwaddr")
+                if problem:
+                    found.append(problem)
+            parent = device.get("parent")
+            if (
+                bridge is not None
+                and device.get("nictype") == "bridged"
+                and parent is not None
+                and parent != bridge
+            ):
+                found.append(f"{at}.parent: {parent!r} is not the host's bridge {bridge!r}")
+        for key, value in sorted(self.config.items()):
+            if not isinstance(value, str):
+                found.append(f"{where}.config.{key}: {value!r} must be a string")
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        """Keys sorted as LXD prints them, whatever order the caller built the maps in."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "config": {key: self.config[key] for key in sorted(self.config)},
+            "devices": {
+                name: {key: self.devices[name][key] for key in sorted(self.devices[name])}
+                for name in sorted(self.devices)
+            },
+        }
+
+
+def container_network_config(
+    address: str,
+    gateway: str | None,
+    nameservers: tuple[str, ...] = (),
+    *,
+    hwaddr: str | None = None,
+    interface: str = "eth0",
+    mtu: int | None = None,
+) -> str:
+    """A container's cloud-init network config, version 1 (every cloud-init reads it)."""
+    subnet: dict[str, Any] = {"type": "static", "address": address}
+    if gateway:
+        subnet["gateway"] = gateway
+    if nameservers:
+        subnet["dns_nameservers"] = list(nameservers)
+    nic: dict[str, Any] = {"type": "physical", "name": interface}
+    if hwaddr:
+        nic["mac_address"] = hwaddr
+    if mtu:
+        nic["mtu"] = mtu
+    nic["subnets"] = [subnet]
+    return dump_yaml({"version": 1, "config": [nic]})
+
+
+def slot_problems(
+    where: str,
+    *,
+    hwaddr: str,
+    address: str,
+    gateway: str | None,
+    nameservers: tuple[str, ...],
+) -> list[str]:
+    found = []
+    problem = mac_problem(hwaddr, f"{where}.hwaddr")
+    if problem:
+        found.append(problem)
+    network = None
+    try:
+        interface = ipaddress.ip_interface(address)
+        if "/" not in address:
+            found.append(f"{where}.address: {address!r} needs a prefix length (192.168.0.101/24)")
+        else:
+            network = interface.network
+    except ValueError:
+        found.append(f"{where}.address: {address!r} is not an address with a prefix (IP/prefix)")
+    if gateway is not None:
+        try:
+            gateway_ip = ipaddress.ip_address(gateway)
+            if network is not None and gateway_ip not in network:
+                found.append(f"{where}.gateway: {gateway} is outside {network}")
+            if network is not None and gateway_ip == ipaddress.ip_interface(address).ip:
+                found.append(f"{where}.gateway: {gateway} is the slot's own address")
+        except ValueError:
+            found.append(f"{where}.gateway: {gateway!r} is not an IP address")
+    for index, server in enumerate(nameservers):
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            found.append(f"{where}.nameservers[{index}]: {server!r} is not an IP address")
+    return found
+
+
+def container_slot_profile(
+    name: str,
+    hwaddr: str,
+    address: str,
+    gateway: str | None,
+    nameservers: tuple[str, ...] = (),
+    *,
+    bridge: str | None = None,
+    interface: str = "eth0",
+    mtu: int | None = None,
+) -> LxdProfile:
+    """A profile that gives a container a fixed MAC and a static address on the host bridge.
+
+    Launched as `lxc launch IMAGE NAME -p default -p slot-01`, the slot's `eth0` replaces the
+    default profile's whole device, so it is complete here. `bridge=None` leaves `parent` to the
+    host: `render_host` binds it to `HostSpec.bridge`. Raises UserDataError on bad values.
+    """
+    nameservers = tuple(nameservers)
+    where = f"profiles[{name}]"
+    problems = slot_problems(
+        where, hwaddr=hwaddr, address=address, gateway=gateway, nameservers=nameservers
+    )
+    if not is_lxd_name(name):
+        problems.insert(0, f"{where}.name: {name!r} is not an LXD profile name")
+    if not is_interface_name(interface):
+        problems.append(f"{where}.interface: {interface!r} is not an interface name")
+    raise_problems(problems)
+    nic = {"type": "nic", "nictype": "bridged", "name": interface, "hwaddr": hwaddr}
+    if bridge is not None:
+        nic["parent"] = bridge
+    if mtu is not None:
+        nic["mtu"] = str(mtu)
+    return LxdProfile(
+        name=name,
+        description=f"container slot {address}",
+        devices={interface: nic},
+        config={
+            NETWORK_CONFIG_KEY: container_network_config(
+                address, gateway, nameservers, hwaddr=hwaddr, interface=interface, mtu=mtu
+            )
+        },
+    )
+
+
+def default_profile(bridge: str, storage_pool: str) -> LxdProfile:
+    """LXD's default profile: root disk on the pool, eth0 bridged onto the host bridge."""
+    return LxdProfile(
+        name="default",
+        description="Default LXD profile",
+        devices={
+            "eth0": {"type": "nic", "nictype": "bridged", "parent": bridge, "name": "eth0"},
+            "root": {"type": "disk", "path": "/", "pool": storage_pool},
+        },
+    )
+
+
+def preseed(
+    *,
+    bridge: str,
+    storage_backend: StorageBackend,
+    storage_pool: str,
+    profiles: tuple[LxdProfile, ...] = (),
+    https_address: str | None = None,
+) -> str:
+    """The YAML for `lxd init --preseed`: a storage pool, the default profile, extra profiles."""
+    document: dict[str, Any] = {}
+    if https_address:
+        document["config"] = {"core.https_address": https_address}
+    document["storage_pools"] = [
+        {"name": storage_pool, "driver": storage_backend, "description": "", "config": {}}
+    ]
+    document["profiles"] = [
+        profile.to_dict()
+        for profile in (
+            default_profile(bridge, storage_pool),
+            *(p.bound_to(bridge) for p in profiles),
+        )
+    ]
+    return dump_yaml(document)
+
+
+def preseed_form(
+    *,
+    bridge: str,
+    storage_backend: StorageBackend,
+    storage_pool: str,
+    profiles: tuple[LxdProfile, ...] = (),
+    https_address: str | None = None,
+) -> Lxd:
+    return Lxd(
+        preseed=preseed(
+            bridge=bridge,
+            storage_backend=storage_backend,
+            storage_pool=storage_pool,
+            profiles=profiles,
+            https_address=https_address,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ModuleForm:
+    """The blog's `lxd: {init, bridge}`, plus what makes its extra profiles exist."""
+
+    lxd: Lxd
+    write_files: tuple[WriteFile, ...] = ()
+    runcmd: tuple[Command, ...] = ()
+
+
+def module_form(
+    *,
+    bridge: str,
+    storage_backend: StorageBackend,
+    storage_pool: str,
+    profiles: tuple[LxdProfile, ...] = (),
+    network_address: str | None = None,
+    network_port: int | None = None,
+) -> ModuleForm:
+    """`lxd init --auto` with the storage backend, the existing bridge on the default profile.
+
+    Extra profiles: one YAML file each under /etc/lxd-profiles/, loaded by runcmd lines, which
+    cloud-init runs in its final stage after the lxd module (scripts-user comes after lxd).
+    """
+    lxd = Lxd(
+        init=LxdInit(
+            storage_backend=storage_backend,
+            # `lxd init --auto` names its pool "default" already: say so only when it differs.
+            storage_pool=None if storage_pool == "default" else storage_pool,
+            network_address=network_address,
+            network_port=network_port if network_address else None,
+        ),
+        bridge=LxdBridge(mode="existing", name=bridge, ipv4_nat=False),
+    )
+    files = []
+    commands: list[Command] = []
+    for profile in profiles:
+        body = profile.bound_to(bridge).to_dict()
+        del body["name"]
+        path = f"{PROFILE_DIR}/{profile.name}.yaml"
+        files.append(WriteFile(path, dump_yaml(body), permissions="0600"))
+        commands.append(f"lxc profile create {profile.name}")
+        commands.append(f"lxc profile edit {profile.name} < {path}")
+    return ModuleForm(lxd=lxd, write_files=tuple(files), runcmd=tuple(commands))

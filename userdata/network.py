@@ -1,0 +1,162 @@
+"""The host's bridge: the files that move the NIC's DHCP address onto a bridge LXD can use.
+
+Two renderers, both from jinja2 templates shipped in `templates/`:
+
+- `ifupdown`: the blog's `/etc/network/interfaces` (bridge on dhcp, NIC manual and promiscuous)
+  and its systemd `.link` file that keeps the bridge's name;
+- `netplan`: one netplan file bridging the NIC, mode 0600 as netplan wants.
+
+User-data cannot change the network of the boot it runs in: the files take effect on the one
+reboot that `power_state` asks for. `/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg` keeps
+cloud-init from writing its own config back, and the renderer makes sure the config cloud-init
+already wrote on the first boot (which would keep DHCP on the NIC itself) is not read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+import jinja2
+
+from userdata.cloudconfig import WriteFile, is_interface_name
+
+NetworkRenderer = Literal["netplan", "ifupdown"]
+NETWORK_RENDERERS: tuple[str, ...] = ("netplan", "ifupdown")
+
+INTERFACES_PATH = "/etc/network/interfaces"
+DISABLE_NETWORK_CONFIG_PATH = "/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg"
+CLOUD_INIT_NETPLAN_PATH = "/etc/netplan/50-cloud-init.yaml"
+BRIDGE_LINK_PATH = "/etc/systemd/network/10-bridge.link"  # the blog's name; one bridge per host
+
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+def mac_problem(mac: str, where: str) -> str | None:
+    """Why `mac` is not a unicast MAC written as six lower-case hex pairs, or None."""
+    if not isinstance(mac, str) or not _MAC.match(mac):
+        return (
+            f"{where}: {mac!r} is not a MAC address (six lower-case hex pairs: fa:16:3e:12:34:56)"
+        )
+    if int(mac[:2], 16) & 1:
+        return f"{where}: {mac!r} is a multicast MAC (the first octet must be even)"
+    return None
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("userdata", "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render_template(name: str, **values: object) -> str:
+    return _templates().get_template(name).render(**values)
+
+
+@dataclass(frozen=True)
+class HostBridge:
+    """The host's NIC bridged into `bridge`, which takes the NIC's DHCP address (and its MAC)."""
+
+    renderer: NetworkRenderer
+    interface: str = "ens3"
+    bridge: str = "br0"
+    mtu: int | None = None
+    macaddress: str | None = None  # the Neutron port's MAC: the only one its port security passes
+    # Write 99-disable-network-config.cfg and neutralise cloud-init's own network file.
+    disable_cloud_init_network: bool = True
+    # Also replace /etc/network/interfaces, which on Debian's images would still read
+    # cloud-init's interfaces.d/50-cloud-init (DHCP on the NIC) next to netplan.
+    replace_interfaces: bool = False
+
+    def problems(self, where: str = "") -> list[str]:
+        found = []
+        if self.renderer not in NETWORK_RENDERERS:
+            found.append(
+                f"{where}network_renderer: {self.renderer!r} is not one of "
+                f"{', '.join(NETWORK_RENDERERS)}"
+            )
+        for key in ("interface", "bridge"):
+            name = getattr(self, key)
+            if not isinstance(name, str) or not is_interface_name(name):
+                found.append(
+                    f"{where}{key}: {name!r} is not a Linux interface name "
+                    "(1-15 letters, digits, '_', '.', '-')"
+                )
+        if self.interface == self.bridge:
+            found.append(f"{where}bridge: {self.bridge!r} is also the interface's name")
+        if self.mtu is not None and (
+            isinstance(self.mtu, bool)
+            or not isinstance(self.mtu, int)
+            or not 576 <= self.mtu <= 9216
+        ):
+            found.append(f"{where}mtu: {self.mtu!r} is outside 576-9216")
+        if self.macaddress is not None:
+            problem = mac_problem(self.macaddress, f"{where}macaddress")
+            if problem:
+                found.append(problem)
+        return found
+
+    @property
+    def netplan_path(self) -> str:
+        return f"/etc/netplan/60-{self.bridge}.yaml"
+
+    def files(self) -> tuple[WriteFile, ...]:
+        """The write_files items, in the order they are written."""
+        values = {
+            "interface": self.interface,
+            "bridge": self.bridge,
+            "mtu": self.mtu,
+            "macaddress": self.macaddress,
+        }
+        files: list[WriteFile]
+        if self.renderer == "ifupdown":
+            # The interfaces file has no `source` line: cloud-init's interfaces.d/50-cloud-init
+            # (DHCP on the NIC itself) is not read, so there is nothing to neutralise.
+            files = [
+                WriteFile(INTERFACES_PATH, render_template("interfaces.j2", **values)),
+                WriteFile(BRIDGE_LINK_PATH, render_template("bridge.link.j2", **values)),
+            ]
+        else:
+            files = [
+                WriteFile(
+                    self.netplan_path,
+                    render_template("netplan-bridge.yaml.j2", **values),
+                    permissions="0600",
+                )
+            ]
+            if self.disable_cloud_init_network:
+                # cloud-init wrote DHCP on the NIC here on the first boot, before write_files.
+                files.append(
+                    WriteFile(
+                        CLOUD_INIT_NETPLAN_PATH,
+                        render_template(
+                            "netplan-neutralised.yaml.j2", bridge_file=self.netplan_path, **values
+                        ),
+                        permissions="0600",
+                    )
+                )
+            if self.replace_interfaces:
+                files.append(
+                    WriteFile(
+                        INTERFACES_PATH,
+                        render_template(
+                            "interfaces-loopback.j2", bridge_file=self.netplan_path, **values
+                        ),
+                    )
+                )
+        if self.disable_cloud_init_network:
+            files.append(
+                WriteFile(
+                    DISABLE_NETWORK_CONFIG_PATH,
+                    render_template("99-disable-network-config.cfg.j2", **values),
+                )
+            )
+        return tuple(files)
