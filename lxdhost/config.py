@@ -1,0 +1,554 @@
+"""The stack's configuration, read once into typed, validated settings.
+
+`CONFIG_KEYS` declares every `lxdhost:` key (name, type, default, meaning): the `config:` block
+of `Pulumi.yaml` and the table in docs/configuration.md are checked against it by the tests, so
+the three never drift. `parse_settings` is a pure function over the configuration as the Pulumi
+CLI hands it to a program (fully qualified keys; every value a string, lists JSON-encoded); it
+collects every problem, each naming its key, and raises one `ConfigError`. `load_settings`
+wraps it for the program and turns that error into a `pulumi.RunError`, which Pulumi prints
+without a stack trace, before any resource is registered.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_address, ip_network
+from typing import Literal, TypeVar
+
+import pulumi
+import pulumi.runtime.config as runtime_config
+
+from lxdhost.addressing import AddressPlan, AddressPlanError, AddressRequest, plan_addresses
+
+PROJECT = "lxdhost"
+
+ConfigType = Literal["string", "integer", "boolean", "array"]
+ConfigValue = str | int | bool | tuple[str, ...]
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+class NetworkMode(StrEnum):
+    CREATE = "create"
+    ADOPT = "adopt"
+
+
+class AdoptStage(StrEnum):
+    IMPORT = "import"
+    MANAGE = "manage"
+
+
+class ContainerAccess(StrEnum):
+    ADDRESS_PAIRS = "address-pairs"
+    PORT_SECURITY_OFF = "port-security-off"
+
+
+class Distro(StrEnum):
+    UBUNTU = "ubuntu"
+    DEBIAN = "debian"
+
+
+class HostNetwork(StrEnum):
+    NETPLAN = "netplan"
+    IFUPDOWN = "ifupdown"
+
+
+class LxdInit(StrEnum):
+    PRESEED = "preseed"
+    MODULE = "module"
+
+
+# cloud-init's `lxd.init.storage_backend` enum (schema-cloud-config-v1.json).
+STORAGE_BACKENDS = ("btrfs", "dir", "lvm", "zfs")
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One `lxdhost:` key. `default=None` means required (Pulumi.yaml declares no default)."""
+
+    name: str
+    type: ConfigType
+    default: ConfigValue | None
+    description: str
+    choices: tuple[str, ...] = ()
+
+
+# Empty strings, 0 and [] stand for "not set": Pulumi makes a declared key without a default
+# required, so every optional key needs a declared default that means "unset".
+CONFIG_KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey("networkMode", "string", "create",
+              "`create`: a new network, subnet and router; `adopt`: reduce the pool of the "
+              "existing subnet `subnetId` (see the adopt flow)",
+              tuple(NetworkMode)),
+    ConfigKey("externalNetwork", "string", "",
+              "Name of the external network: the router's gateway (create mode) and the "
+              "floating IP pool. Required in create mode and whenever `floatingIps` is true"),
+    ConfigKey("subnetId", "string", "",
+              "ID of the existing subnet to adopt (adopt mode only)"),
+    ConfigKey("adoptStage", "string", "import",
+              "Adopt mode: `import` takes the subnet into the stack unchanged and declares "
+              "nothing else; `manage` then reduces its pool and builds the hosts",
+              tuple(AdoptStage)),
+    ConfigKey("cidr", "string", "192.168.0.0/24",
+              "IPv4 CIDR of the subnet (adopt mode: the existing subnet's CIDR)"),
+    ConfigKey("gateway", "string", "",
+              "Gateway address; empty: the first host address of `cidr`"),
+    ConfigKey("dnsServers", "array", ("8.8.4.4", "8.8.8.8"),
+              "DNS servers of the subnet (create mode) and of the containers' static "
+              "network configuration"),
+    ConfigKey("dhcpPoolSize", "integer", 19,
+              "Size of the reduced DHCP allocation pool, from the first host address after "
+              "the gateway; it must hold every host plus Neutron's DHCP port"),
+    ConfigKey("dhcpPoolStart", "string", "",
+              "Explicit first address of the pool (set with `dhcpPoolEnd`; overrides "
+              "`dhcpPoolSize`)"),
+    ConfigKey("dhcpPoolEnd", "string", "",
+              "Explicit last address of the pool (set with `dhcpPoolStart`)"),
+    ConfigKey("hostCount", "integer", 1,
+              "Number of LXD hosts, named `lxd-1`, `lxd-2`, ...; ignored when `hostNames` "
+              "is set (then it must be 1 or the number of names)"),
+    ConfigKey("hostNames", "array", (),
+              "Explicit host names (DNS labels); empty: `hostCount` hosts named `lxd-N`"),
+    ConfigKey("image", "string", None,
+              "Glance image name the hosts boot (required)"),
+    ConfigKey("flavor", "string", None,
+              "Nova flavor name of the hosts (required)"),
+    ConfigKey("keyPair", "string", "",
+              "Name of an existing Nova key pair (this or `publicKey` is required)"),
+    ConfigKey("publicKey", "string", "",
+              "OpenSSH public key to upload as a new key pair (this or `keyPair`)"),
+    ConfigKey("bootVolumeSize", "integer", 0,
+              "Boot from a new Cinder volume of this many GiB; 0: the flavor's local disk"),
+    ConfigKey("sshIngress", "array", (),
+              "CIDRs allowed to reach SSH (22/tcp) and ICMP on the hosts; empty: closed. "
+              "0.0.0.0/0 only when listed"),
+    ConfigKey("lxdApiIngress", "array", (),
+              "CIDRs allowed to reach LXD's API port; empty: closed"),
+    ConfigKey("lxdApiPort", "integer", 8443,
+              "LXD's API port, opened to `lxdApiIngress`"),
+    ConfigKey("distro", "string", "ubuntu",
+              "Distribution of `image`: decides the default host network renderer",
+              tuple(Distro)),
+    ConfigKey("hostNetwork", "string", "",
+              "How the host's bridge br0 is written: `netplan` or `ifupdown`; empty: the "
+              "distro's own (ubuntu: netplan, debian: ifupdown)",
+              ("", *HostNetwork)),
+    ConfigKey("lxdInit", "string", "preseed",
+              "How LXD is initialised: `preseed` (a full `lxd init --preseed`) or `module` "
+              "(cloud-init's lxd `init` + `bridge`)",
+              tuple(LxdInit)),
+    ConfigKey("storageBackend", "string", "dir",
+              "LXD storage backend (cloud-init's `storage_backend`)", STORAGE_BACKENDS),
+    ConfigKey("slotsPerHost", "integer", 10,
+              "Container slots (static address + MAC, LXD profile `slot-NN`) per host"),
+    ConfigKey("containerAccess", "string", "address-pairs",
+              "How Neutron lets containers' traffic through the host's port: "
+              "`address-pairs` (one allowed address pair per slot, IP and MAC) or "
+              "`port-security-off` (no anti-spoofing and no security group on the port)",
+              tuple(ContainerAccess)),
+    ConfigKey("maxAddressPairs", "integer", 10,
+              "The cloud's `max_allowed_address_pair` (Neutron's default: 10); "
+              "`slotsPerHost` must not exceed it in address-pairs mode"),
+    ConfigKey("floatingIps", "boolean", False,
+              "Give each host a floating IP from `externalNetwork`"),
+    ConfigKey("packages", "array", (),
+              "Extra Debian/Ubuntu packages to install on the hosts"),
+    ConfigKey("mtu", "integer", 0,
+              "MTU of br0 and the containers; 0: the tenant network's MTU as Neutron reports it"),
+    ConfigKey("sshUser", "string", "",
+              "Login user in the exported SSH commands; empty: the distro's (ubuntu, debian)"),
+)  # fmt: skip
+
+CONFIG_KEYS_BY_NAME: Mapping[str, ConfigKey] = {key.name: key for key in CONFIG_KEYS}
+
+# Keys of other namespaces that the program reads (the provider reads `openstack:*` itself).
+CLOUD_KEY = "openstack:cloud"
+
+_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_PUBLIC_KEY = re.compile(
+    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
+    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$"
+)
+_MIN_MTU, _MAX_MTU = 576, 9216
+_DEFAULT_SSH_USER = {Distro.UBUNTU: "ubuntu", Distro.DEBIAN: "debian"}
+
+
+class ConfigError(ValueError):
+    """The stack's configuration is invalid; `problems` holds one line per bad key."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(format_problems(self.problems))
+
+
+def format_problems(problems: Sequence[str]) -> str:
+    lines = [f"the stack's configuration has {len(problems)} problem(s):"]
+    lines.extend(f"  {PROJECT}:{problem}" for problem in problems)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    mode: NetworkMode
+    adopt_stage: AdoptStage
+    external_network: str | None
+    subnet_id: str | None
+    dns_nameservers: tuple[IPv4Address, ...]
+    mtu: int | None
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    names: tuple[str, ...]
+    image_name: str
+    flavor_name: str
+    key_pair: str | None
+    public_key: str | None
+    boot_volume_size: int | None
+    distro: Distro
+    network_renderer: HostNetwork | None  # None: the distro's own
+    lxd_init: LxdInit
+    storage_backend: str
+    packages: tuple[str, ...]
+    ssh_user: str
+    floating_ips: bool
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    ssh_ingress: tuple[IPv4Network | IPv6Network, ...]
+    lxd_api_ingress: tuple[IPv4Network | IPv6Network, ...]
+    lxd_api_port: int
+    container_access: ContainerAccess
+    max_address_pairs: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program needs, validated; `address_plan` is already computed."""
+
+    cloud: str | None
+    network: NetworkSettings
+    hosts: HostSettings
+    access: AccessSettings
+    address_plan: AddressPlan
+
+    @property
+    def declares_hosts(self) -> bool:
+        """False during the adopt flow's import step, which must change nothing."""
+        return not (
+            self.network.mode is NetworkMode.ADOPT and self.network.adopt_stage is AdoptStage.IMPORT
+        )
+
+
+class _Reader:
+    """Decodes raw values by their declared type, collecting problems instead of raising."""
+
+    def __init__(self, raw: Mapping[str, object]) -> None:
+        self.raw = raw
+        self.problems: list[str] = []
+
+    def value(self, name: str) -> ConfigValue | None:
+        key = CONFIG_KEYS_BY_NAME[name]
+        raw = self.raw.get(f"{PROJECT}:{name}")
+        if raw is None:
+            if key.default is None:
+                self.problems.append(f"{name}: required: {key.description}")
+            return key.default
+        decoded = _decode(key, raw)
+        if isinstance(decoded, _Invalid):
+            self.problems.append(f"{name}: {decoded.reason}")
+            return key.default
+        if key.choices and decoded not in key.choices:
+            allowed = ", ".join(repr(c) for c in key.choices if c) or "none"
+            self.problems.append(f"{name}: {decoded!r} is not one of {allowed}")
+            return key.default
+        return decoded
+
+    def choice(self, name: str, choices: type[_Choice]) -> _Choice:
+        value = self.value(name)
+        if isinstance(value, str) and value in choices.__members__.values():
+            return choices(value)
+        return choices(str(CONFIG_KEYS_BY_NAME[name].default))
+
+    def string(self, name: str) -> str:
+        value = self.value(name)
+        return value if isinstance(value, str) else ""
+
+    def optional_string(self, name: str) -> str | None:
+        return self.string(name).strip() or None
+
+    def integer(self, name: str, minimum: int, maximum: int | None = None) -> int:
+        value = self.value(name)
+        key = CONFIG_KEYS_BY_NAME[name]
+        if not isinstance(value, int) or isinstance(value, bool):
+            return key.default if isinstance(key.default, int) else 0
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"at least {minimum}" if maximum is None else f"{minimum}-{maximum}"
+            self.problems.append(f"{name}: must be {bounds}, got {value}")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        return self.value(name) is True
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self.value(name)
+        return value if isinstance(value, tuple) else ()
+
+    def networks(self, name: str) -> tuple[IPv4Network | IPv6Network, ...]:
+        networks = []
+        for index, text in enumerate(self.strings(name)):
+            try:
+                networks.append(ip_network(text, strict=True))
+            except ValueError:
+                self.problems.append(
+                    f"{name}[{index}]: {text!r} is not a CIDR such as 203.0.113.0/24"
+                )
+        return tuple(networks)
+
+
+@dataclass(frozen=True)
+class _Invalid:
+    reason: str
+
+
+def _decode(key: ConfigKey, raw: object) -> ConfigValue | _Invalid:
+    """A raw value (the CLI's string, or an already typed value) as the key's declared type."""
+    if key.type == "string":
+        if isinstance(raw, str):
+            return raw
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return str(raw)
+        return _Invalid(f"expected a string, got {json.dumps(raw)}")
+    if key.type == "integer":
+        if isinstance(raw, bool):
+            return _Invalid(f"expected an integer, got {json.dumps(raw)}")
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw.strip()):
+            return int(raw)
+        return _Invalid(f"expected an integer, got {raw!r}")
+    if key.type == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+            return raw.strip().lower() == "true"
+        return _Invalid(f"expected true or false, got {raw!r}")
+    # array of strings: the CLI passes a list as its JSON text
+    items = raw
+    if isinstance(raw, str):
+        try:
+            items = json.loads(raw)
+        except json.JSONDecodeError:
+            return _Invalid(f"expected a list (a YAML sequence), got {raw!r}")
+    if not isinstance(items, list | tuple):
+        return _Invalid(f"expected a list (a YAML sequence), got {raw!r}")
+    bad = [i for i, item in enumerate(items) if not isinstance(item, str)]
+    if bad:
+        return _Invalid(f"item {bad[0]} is not a string: {json.dumps(items[bad[0]])}")
+    return tuple(str(item) for item in items)
+
+
+def parse_settings(raw: Mapping[str, object]) -> Settings:
+    """The settings from the stack's configuration, or `ConfigError` listing every problem.
+
+    `raw` maps fully qualified keys (`lxdhost:cidr`, `openstack:cloud`) to values as the CLI
+    passes them (strings; lists as JSON) or as already typed values. Unset keys take the
+    defaults of `CONFIG_KEYS`.
+    """
+    read = _Reader(raw)
+    _check_unknown_keys(raw, read.problems)
+
+    mode = read.choice("networkMode", NetworkMode)
+    adopt_stage = read.choice("adoptStage", AdoptStage)
+    external_network = read.optional_string("externalNetwork")
+    subnet_id = read.optional_string("subnetId")
+    if mode is NetworkMode.CREATE:
+        if external_network is None:
+            read.problems.append(
+                "externalNetwork: required in create mode: the router's gateway network"
+            )
+        if subnet_id is not None:
+            read.problems.append("subnetId: only used in adopt mode (networkMode: adopt)")
+    elif subnet_id is None:
+        read.problems.append("subnetId: required in adopt mode: the ID of the subnet to adopt")
+
+    dns_nameservers = _dns_nameservers(read)
+    mtu = read.integer("mtu", 0)
+    if mtu and not _MIN_MTU <= mtu <= _MAX_MTU:
+        read.problems.append(f"mtu: must be 0 (the network's) or {_MIN_MTU}-{_MAX_MTU}, got {mtu}")
+
+    names = _host_names(read)
+    key_pair = read.optional_string("keyPair")
+    public_key = read.optional_string("publicKey")
+    if key_pair and public_key:
+        read.problems.append("publicKey: set keyPair or publicKey, not both")
+    elif not key_pair and not public_key:
+        read.problems.append(
+            "keyPair: set keyPair (an existing Nova key pair) or publicKey (uploaded as one)"
+        )
+    if public_key and not _PUBLIC_KEY.match(public_key):
+        read.problems.append("publicKey: not an OpenSSH public key such as 'ssh-ed25519 AAAA...'")
+    boot_volume_size = read.integer("bootVolumeSize", 0)
+    distro = read.choice("distro", Distro)
+    renderer = read.string("hostNetwork")
+    floating_ips = read.boolean("floatingIps")
+    if floating_ips and external_network is None and mode is NetworkMode.ADOPT:
+        read.problems.append("externalNetwork: required when floatingIps is true: the IP pool")
+    packages = read.strings("packages")
+    for index, package in enumerate(packages):
+        if not re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", package):
+            read.problems.append(f"packages[{index}]: {package!r} is not a Debian package name")
+
+    container_access = read.choice("containerAccess", ContainerAccess)
+    max_address_pairs = read.integer("maxAddressPairs", 1)
+    slots_per_host = read.integer("slotsPerHost", 1)
+    if container_access is ContainerAccess.ADDRESS_PAIRS and slots_per_host > max_address_pairs:
+        read.problems.append(
+            f"slotsPerHost: {slots_per_host} slots need {slots_per_host} allowed address pairs "
+            f"per port, over maxAddressPairs ({max_address_pairs}, Neutron's "
+            "max_allowed_address_pair); lower slotsPerHost, raise the cloud's limit and "
+            "maxAddressPairs, or use containerAccess: port-security-off"
+        )
+    access = AccessSettings(
+        ssh_ingress=read.networks("sshIngress"),
+        lxd_api_ingress=read.networks("lxdApiIngress"),
+        lxd_api_port=read.integer("lxdApiPort", 1, 65535),
+        container_access=container_access,
+        max_address_pairs=max_address_pairs,
+    )
+
+    request = AddressRequest(
+        cidr=read.string("cidr").strip(),
+        host_names=names,
+        slots_per_host=slots_per_host,
+        dhcp_pool_size=read.integer("dhcpPoolSize", 1),
+        gateway_ip=read.optional_string("gateway"),
+        dhcp_pool_start=read.optional_string("dhcpPoolStart"),
+        dhcp_pool_end=read.optional_string("dhcpPoolEnd"),
+    )
+    plan: AddressPlan | None = None
+    try:
+        plan = plan_addresses(request)
+    except AddressPlanError as error:
+        read.problems.extend(error.problems)
+    if plan is not None:
+        _check_nameservers_reachable(dns_nameservers, plan, read.problems)
+
+    cloud = raw.get(CLOUD_KEY)
+    if cloud is not None and not isinstance(cloud, str):
+        read.problems.append(f"{CLOUD_KEY}: expected a clouds.yaml cloud name")
+    if read.problems or plan is None:
+        raise ConfigError(_unique(read.problems))
+
+    return Settings(
+        cloud=cloud if isinstance(cloud, str) and cloud else None,
+        network=NetworkSettings(
+            mode=mode,
+            adopt_stage=adopt_stage,
+            external_network=external_network,
+            subnet_id=subnet_id,
+            dns_nameservers=dns_nameservers,
+            mtu=mtu or None,
+        ),
+        hosts=HostSettings(
+            names=names,
+            image_name=read.string("image").strip(),
+            flavor_name=read.string("flavor").strip(),
+            key_pair=key_pair,
+            public_key=public_key,
+            boot_volume_size=boot_volume_size or None,
+            distro=distro,
+            network_renderer=HostNetwork(renderer) if renderer else None,
+            lxd_init=read.choice("lxdInit", LxdInit),
+            storage_backend=read.string("storageBackend"),
+            packages=packages,
+            ssh_user=read.optional_string("sshUser") or _DEFAULT_SSH_USER[distro],
+            floating_ips=floating_ips,
+        ),
+        access=access,
+        address_plan=plan,
+    )
+
+
+def _check_unknown_keys(raw: Mapping[str, object], problems: list[str]) -> None:
+    for qualified in sorted(raw):
+        namespace, _, name = qualified.partition(":")
+        if namespace != PROJECT or name in CONFIG_KEYS_BY_NAME:
+            continue
+        close = difflib.get_close_matches(name, list(CONFIG_KEYS_BY_NAME), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(f"{name}: unknown key{hint}")
+
+
+def _dns_nameservers(read: _Reader) -> tuple[IPv4Address, ...]:
+    servers = []
+    for index, text in enumerate(read.strings("dnsServers")):
+        try:
+            address = ip_address(text)
+        except ValueError:
+            read.problems.append(f"dnsServers[{index}]: {text!r} is not an IP address")
+            continue
+        if not isinstance(address, IPv4Address):
+            read.problems.append(f"dnsServers[{index}]: {text} is IPv6; the subnet is IPv4")
+            continue
+        servers.append(address)
+    return tuple(servers)
+
+
+def _check_nameservers_reachable(
+    servers: Sequence[IPv4Address], plan: AddressPlan, problems: list[str]
+) -> None:
+    # A nameserver inside the reserved range would be a container slot's address.
+    for index, server in enumerate(servers):
+        if server in plan.reserved_range:
+            problems.append(
+                f"dnsServers[{index}]: {server} lies in the reserved container range "
+                f"{plan.reserved_range}"
+            )
+
+
+def _host_names(read: _Reader) -> tuple[str, ...]:
+    count = read.integer("hostCount", 1, 250)
+    names = read.strings("hostNames")
+    if not names:
+        return tuple(f"lxd-{n}" for n in range(1, max(count, 1) + 1))
+    if count not in (1, len(names)):
+        read.problems.append(
+            f"hostCount: {count} disagrees with the {len(names)} hostNames; leave hostCount "
+            "unset when hostNames is set"
+        )
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if not _HOST_NAME.match(name):
+            read.problems.append(
+                f"hostNames[{index}]: {name!r} is not a host name (lowercase letters, digits "
+                "and '-', at most 63, not starting or ending with '-')"
+            )
+        if name in seen:
+            read.problems.append(f"hostNames[{index}]: {name!r} is listed twice")
+        seen.add(name)
+    return names
+
+
+def _unique(problems: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(problems))
+
+
+def stack_config_from_runtime() -> dict[str, object]:
+    """The configuration the Pulumi CLI gave this program, fully qualified keys to strings."""
+    values: dict[str, object] = dict(runtime_config.get_config_env())
+    values.update(runtime_config.CONFIG.get())
+    return values
+
+
+def load_settings() -> Settings:
+    """The running stack's settings; a `pulumi.RunError` naming every bad key otherwise."""
+    try:
+        return parse_settings(stack_config_from_runtime())
+    except ConfigError as error:
+        raise pulumi.RunError(str(error)) from None
