@@ -1,0 +1,141 @@
+"""The `python -m lxdhost` command line: `plan` shows what a stack builds, offline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pulumi
+
+from lxdhost.diff import diff_plans, diff_to_json, render_diff_markdown, render_diff_text
+from lxdhost.offline import PROJECT_ROOT, StackFileError, run_program
+from lxdhost.plan import (
+    Plan,
+    PlanFormatError,
+    build_plan,
+    plan_from_json,
+    plan_to_json,
+    render_plan_markdown,
+    render_plan_text,
+)
+
+# Exit statuses, after diff(1): 0 nothing replaced, 1 something replaced, 2 trouble.
+EXIT_OK = 0
+EXIT_REPLACES = 1
+EXIT_ERROR = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one message, exit status 2, never a traceback."""
+
+
+def main(argv: Sequence[str] | None = None, program: Path = PROJECT_ROOT / "__main__.py") -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        plan = load_plan(args.stack, program)
+        if args.out is not None:
+            write_user_data(plan, args.out)
+        if args.diff is not None:
+            return _print_diff(read_saved_plan(args.diff), plan, args)
+        if args.json:
+            print(json.dumps(plan_to_json(plan), indent=2, sort_keys=True))
+        elif args.markdown:
+            print(render_plan_markdown(plan), end="")
+        else:
+            print(render_plan_text(plan), end="")
+        return EXIT_OK
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def load_plan(stack: str, program: Path = PROJECT_ROOT / "__main__.py") -> Plan:
+    """Run the program for `stack` under mocks; configuration problems become `UsageError`."""
+    try:
+        return build_plan(run_program(stack, program=program))
+    except StackFileError as error:
+        raise UsageError(str(error)) from error
+    except pulumi.RunError as error:
+        # The program's own validation: one message that lists every bad key.
+        raise UsageError(f"stack {stack!r}: {error}") from error
+
+
+def read_saved_plan(path: Path) -> Plan:
+    try:
+        document = json.loads(path.read_text())
+    except OSError as error:
+        raise UsageError(f"{path}: cannot be read: {error.strerror}") from error
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{path}: not JSON ({error})") from error
+    try:
+        return plan_from_json(document)
+    except PlanFormatError as error:
+        raise UsageError(f"{path}: {error}") from error
+
+
+def write_user_data(plan: Plan, directory: Path) -> None:
+    """`DIR/<host>.yaml` for every server (named after its LxdHost, else after the server)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for item in plan.user_data:
+            (directory / f"{item.host or item.server}.yaml").write_text(item.user_data)
+    except OSError as error:
+        raise UsageError(f"--out {directory}: {error.strerror}") from error
+
+
+def _print_diff(base: Plan, current: Plan, args: argparse.Namespace) -> int:
+    diff = diff_plans(base, current)
+    if args.json:
+        print(json.dumps(diff_to_json(diff), indent=2, sort_keys=True))
+    elif args.markdown:
+        print(render_diff_markdown(diff), end="")
+    else:
+        print(render_diff_text(diff), end="")
+    return EXIT_REPLACES if diff.disruptive else EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lxdhost",
+        description="Offline tools for the lxdhost Pulumi program (no cloud, no Pulumi CLI).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    plan = commands.add_parser(
+        "plan",
+        help="show what a stack will build, or what a change will replace",
+        description=(
+            "Run the program for a stack under Neutron/Nova-like mocks and print its address "
+            "plan, resources and user-data. With --diff, compare against a plan saved with "
+            "--json and list what is added, removed, changed and replaced. Exit status: 0 "
+            "nothing replaced, 1 a server, port, subnet or other resource will be replaced "
+            "(--diff only), 2 the stack or base file is missing, unreadable or invalid."
+        ),
+    )
+    plan.add_argument(
+        "--stack", default="dev", help="the stack (Pulumi.<stack>.yaml); default: dev"
+    )
+    output = plan.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json", action="store_true", help="print one JSON document (see docs/review.md)"
+    )
+    output.add_argument(
+        "--markdown", action="store_true", help="print Markdown, for a pull-request comment"
+    )
+    plan.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="also write each host's user-data to DIR/<host>.yaml",
+    )
+    plan.add_argument(
+        "--diff", type=Path, metavar="BASE.json", help="compare with a plan saved by --json"
+    )
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())
