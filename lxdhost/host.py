@@ -1,0 +1,321 @@
+"""`LxdHost`: one LXD host server on its own Neutron port, with its block of container slots.
+
+The port is created first so that its MAC is known: the host's bridge `br0` is pinned to it in
+the user_data (Neutron's anti-spoofing only passes the port's MAC), and the port's allowed
+address pairs let each container slot's IP *and* MAC through. The server boots on that port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_openstack as openstack
+
+from lxdhost.addressing import AddressPlan, ContainerSlot
+from lxdhost.config import ContainerAccess, Settings
+from userdata import HostSpec, LxdProfile, container_slot_profile, render_host
+
+# Where LXD listens when its API is opened: every address of the host (its bridge's included).
+LXD_LISTEN_ADDRESS = "::"
+
+
+@dataclass(frozen=True)
+class HostUserData:
+    """The parts of `userdata.HostSpec` that come from the stack (the rest is per host)."""
+
+    distro: str = "ubuntu"
+    network_renderer: str | None = None  # None: the distro's own
+    lxd_form: str = "preseed"
+    storage_backend: str = "dir"
+    packages: tuple[str, ...] = ()
+    # Where remote `lxc` clients reach LXD; None: the local socket only.
+    lxd_api_port: int | None = None
+
+
+@dataclass(frozen=True)
+class LxdHostArgs:
+    """The inputs of one `LxdHost`; names follow `openstack.networking.Port`/`compute.Instance`."""
+
+    network_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    image_name: str
+    flavor_name: str
+    # The host's block of the reserved range, in slot order.
+    container_slots: Sequence[ContainerSlot]
+    prefix_length: int
+    gateway_ip: str
+    dns_nameservers: Sequence[str] = ()
+    container_access: ContainerAccess = ContainerAccess.ADDRESS_PAIRS
+    security_group_ids: Sequence[pulumi.Input[str]] = ()
+    # Neutron's `max_allowed_address_pair` for this cloud.
+    max_address_pairs: int = 10
+    key_pair: pulumi.Input[str] | None = None
+    # GiB of a new boot volume made from `boot_image_id`; None boots from `image_name` on the
+    # flavor's disk.
+    boot_volume_size: int | None = None
+    boot_image_id: pulumi.Input[str] | None = None
+    # An explicit MTU for br0 and the containers; otherwise `network_mtu` (Neutron's), if known.
+    mtu: int | None = None
+    network_mtu: pulumi.Input[int | None] = None
+    user_data: HostUserData = field(default_factory=HostUserData)
+    # The external network to take a floating IP from; None: no floating IP.
+    floating_ip_pool: str | None = None
+    # What the floating IP waits for: the router interface that makes the subnet reachable.
+    floating_ip_depends_on: Sequence[pulumi.Resource] = ()
+
+    def problems(self) -> list[str]:
+        found = []
+        pairs = self.container_access is ContainerAccess.ADDRESS_PAIRS
+        if pairs and len(self.container_slots) > self.max_address_pairs:
+            found.append(
+                f"container_slots: {len(self.container_slots)} slots need as many allowed "
+                f"address pairs, over max_address_pairs ({self.max_address_pairs})"
+            )
+        if not pairs and self.security_group_ids:
+            found.append(
+                "security_group_ids: a port without port security can carry no security group"
+            )
+        if self.boot_volume_size is not None and self.boot_image_id is None:
+            found.append("boot_image_id: a boot volume needs the image's id")
+        names = [slot.name for slot in self.container_slots]
+        if len(set(names)) != len(names):
+            found.append("container_slots: slot names repeat")
+        return found
+
+
+def slot_profiles(
+    slots: Sequence[ContainerSlot],
+    *,
+    prefix_length: int,
+    gateway_ip: str,
+    dns_nameservers: Sequence[str],
+    mtu: int | None,
+) -> tuple[LxdProfile, ...]:
+    """One LXD profile per slot: `lxc launch IMAGE web1 -p default -p slot-01` uses the first."""
+    return tuple(
+        container_slot_profile(
+            slot.name,
+            slot.mac_address,
+            f"{slot.ip_address}/{prefix_length}",
+            gateway_ip,
+            tuple(dns_nameservers),
+            mtu=mtu,
+        )
+        for slot in slots
+    )
+
+
+def host_spec(args: LxdHostArgs, *, macaddress: str, mtu: int | None) -> HostSpec:
+    """The host's `HostSpec`: bridge pinned to the port's MAC, one profile per container slot."""
+    options = args.user_data
+    return HostSpec(
+        distro=options.distro,  # type: ignore[arg-type]  # validated by the configuration
+        network_renderer=options.network_renderer,  # type: ignore[arg-type]
+        mtu=mtu,
+        macaddress=macaddress,
+        lxd_form=options.lxd_form,  # type: ignore[arg-type]
+        storage_backend=options.storage_backend,  # type: ignore[arg-type]
+        packages=options.packages,
+        lxd_network_address=LXD_LISTEN_ADDRESS if options.lxd_api_port else None,
+        lxd_network_port=options.lxd_api_port or 8443,
+        profiles=slot_profiles(
+            args.container_slots,
+            prefix_length=args.prefix_length,
+            gateway_ip=args.gateway_ip,
+            dns_nameservers=args.dns_nameservers,
+            mtu=mtu,
+        ),
+    )
+
+
+class LxdHost(pulumi.ComponentResource):
+    """An LXD host: port (security group, address pairs), server, optional floating IP."""
+
+    host_name: str
+    port: openstack.networking.Port
+    server: openstack.compute.Instance
+    floating_ip: openstack.networking.FloatingIp | None
+    fixed_ip: pulumi.Output[str]
+    floating_ip_address: pulumi.Output[str | None]
+    # slot name -> {"ip": ..., "mac": ...}
+    container_slots: Mapping[str, Mapping[str, str]]
+
+    def __init__(
+        self,
+        name: str,
+        args: LxdHostArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        problems = args.problems()
+        if problems:
+            raise ValueError(f"LxdHost {name}: " + "; ".join(problems))
+        super().__init__("lxdhost:index:LxdHost", name, None, opts)
+        self.host_name = name
+        child = pulumi.ResourceOptions(parent=self)
+
+        port_security = args.container_access is ContainerAccess.ADDRESS_PAIRS
+        self.port = openstack.networking.Port(
+            f"{name}-port",
+            name=name,
+            network_id=args.network_id,
+            admin_state_up=True,
+            fixed_ips=[openstack.networking.PortFixedIpArgs(subnet_id=args.subnet_id)],
+            port_security_enabled=port_security,
+            security_group_ids=list(args.security_group_ids) if port_security else None,
+            allowed_address_pairs=address_pairs(args.container_slots) if port_security else None,
+            # Neutron gives a port created without groups the project's default group, and
+            # refuses to turn port security off on a port that has one: ask for none.
+            no_security_groups=None if port_security else True,
+            opts=child,
+        )
+
+        mtu: pulumi.Input[int | None] = args.mtu if args.mtu else args.network_mtu
+        user_data = pulumi.Output.all(self.port.mac_address, mtu).apply(
+            lambda values: render_host(
+                host_spec(args, macaddress=str(values[0]), mtu=_mtu_or_none(values[1]))
+            )
+        )
+        self.server = openstack.compute.Instance(
+            f"{name}-server",
+            name=name,
+            flavor_name=args.flavor_name,
+            key_pair=args.key_pair,
+            networks=[openstack.compute.InstanceNetworkArgs(port=self.port.id)],
+            user_data=user_data,
+            image_name=args.image_name if args.boot_volume_size is None else None,
+            block_devices=boot_volume(args),
+            # The server boots on a port that outlives it: a replacement (any user_data change)
+            # must release the port before the new server can take it.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+
+        self.floating_ip = None
+        if args.floating_ip_pool:
+            self.floating_ip = openstack.networking.FloatingIp(
+                f"{name}-floating-ip",
+                pool=args.floating_ip_pool,
+                port_id=self.port.id,
+                description=f"LXD host {name}",
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=list(args.floating_ip_depends_on)
+                ),
+            )
+
+        self.fixed_ip = self.port.all_fixed_ips.apply(lambda ips: ips[0])
+        self.floating_ip_address = (
+            self.floating_ip.address
+            if self.floating_ip is not None
+            else pulumi.Output.from_input(None)
+        )
+        self.container_slots = {
+            slot.name: {"ip": str(slot.ip_address), "mac": slot.mac_address}
+            for slot in args.container_slots
+        }
+        self.register_outputs(
+            {
+                "name": name,
+                "fixed_ip": self.fixed_ip,
+                "floating_ip": self.floating_ip_address,
+                "container_slots": self.container_slots,
+            }
+        )
+
+
+def address_pairs(
+    slots: Sequence[ContainerSlot],
+) -> list[openstack.networking.PortAllowedAddressPairArgs]:
+    """One pair per slot with its MAC: a pair without one would use the port's own MAC."""
+    return [
+        openstack.networking.PortAllowedAddressPairArgs(
+            ip_address=str(slot.ip_address), mac_address=slot.mac_address
+        )
+        for slot in slots
+    ]
+
+
+def boot_volume(args: LxdHostArgs) -> list[openstack.compute.InstanceBlockDeviceArgs] | None:
+    """A new Cinder boot volume made from the image, or None to boot on the flavor's disk."""
+    if args.boot_volume_size is None:
+        return None
+    return [
+        openstack.compute.InstanceBlockDeviceArgs(
+            source_type="image",
+            uuid=args.boot_image_id,
+            destination_type="volume",
+            volume_size=args.boot_volume_size,
+            boot_index=0,
+            delete_on_termination=True,
+        )
+    ]
+
+
+def boot_image_id(settings: Settings) -> pulumi.Output[str] | None:
+    """The image's id, looked up once for every host's boot volume; None without volumes."""
+    if settings.hosts.boot_volume_size is None:
+        return None
+    return openstack.images.get_image_output(name=settings.hosts.image_name, most_recent=True).id
+
+
+def _mtu_or_none(value: object) -> int | None:
+    # The engine hands numbers over as floats where the schema says integer.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if value > 0 and float(value).is_integer() else None
+
+
+def key_pair_name(settings: Settings, resource_name: str) -> pulumi.Input[str] | None:
+    """The Nova key pair the hosts boot with: the stack's existing one, or an uploaded key."""
+    if settings.hosts.key_pair:
+        return settings.hosts.key_pair
+    if settings.hosts.public_key:
+        return openstack.compute.Keypair(
+            "key-pair", name=resource_name, public_key=settings.hosts.public_key
+        ).name
+    return None
+
+
+def host_args(
+    settings: Settings,
+    host_name: str,
+    *,
+    network_id: pulumi.Input[str],
+    subnet_id: pulumi.Input[str],
+    network_mtu: pulumi.Input[int | None],
+    security_group_ids: Sequence[pulumi.Input[str]],
+    key_pair: pulumi.Input[str] | None,
+    image_id: pulumi.Input[str] | None,
+    floating_ip_depends_on: Sequence[pulumi.Resource],
+) -> LxdHostArgs:
+    """`LxdHostArgs` for one of the stack's hosts."""
+    plan: AddressPlan = settings.address_plan
+    hosts, access = settings.hosts, settings.access
+    return LxdHostArgs(
+        network_id=network_id,
+        subnet_id=subnet_id,
+        image_name=hosts.image_name,
+        flavor_name=hosts.flavor_name,
+        container_slots=plan.container_slots(host_name),
+        prefix_length=plan.prefix_length,
+        gateway_ip=str(plan.gateway_ip),
+        dns_nameservers=[str(server) for server in settings.network.dns_nameservers],
+        container_access=access.container_access,
+        security_group_ids=security_group_ids,
+        max_address_pairs=access.max_address_pairs,
+        key_pair=key_pair,
+        boot_volume_size=hosts.boot_volume_size,
+        boot_image_id=image_id,
+        mtu=settings.network.mtu,
+        network_mtu=network_mtu,
+        user_data=HostUserData(
+            distro=str(hosts.distro),
+            network_renderer=str(hosts.network_renderer) if hosts.network_renderer else None,
+            lxd_form=str(hosts.lxd_init),
+            storage_backend=hosts.storage_backend,
+            packages=hosts.packages,
+            lxd_api_port=access.lxd_api_port if access.lxd_api_ingress else None,
+        ),
+        floating_ip_pool=settings.network.external_network if hosts.floating_ips else None,
+        floating_ip_depends_on=floating_ip_depends_on,
+    )

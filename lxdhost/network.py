@@ -1,0 +1,184 @@
+"""The tenant network the LXD hosts and their containers share: built new, or an existing subnet.
+
+`create` mode declares a network, a subnet whose allocation pool is the plan's reduced pool, and a
+router with its gateway on the external network. `adopt` mode takes a subnet the stack did not
+create: it imports it, changes nothing but its allocation pool, and never deletes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_openstack as openstack
+
+from lxdhost.addressing import AddressRange
+from lxdhost.config import AdoptStage, NetworkMode, Settings
+
+# Every input of an adopted subnet the program must leave as the subnet's owner set it. The
+# import copies their live values (so the import matches), and later updates never touch them:
+# only `allocation_pools` is ours. `network_id` and `cidr` are declared and must match.
+ADOPTED_SUBNET_IGNORED_INPUTS = (
+    "name",
+    "description",
+    "dns_nameservers",
+    "dns_publish_fixed_ip",
+    "enable_dhcp",
+    "gateway_ip",
+    "ip_version",
+    "ipv6_address_mode",
+    "ipv6_ra_mode",
+    "no_gateway",
+    "prefix_length",
+    "segment_id",
+    "service_types",
+    "subnetpool_id",
+    "tags",
+    "tenant_id",
+    "value_specs",
+)
+
+
+@dataclass(frozen=True)
+class TenantNetworkArgs:
+    """What the tenant network is made of; the names mirror `openstack.networking.Subnet`'s."""
+
+    mode: NetworkMode
+    cidr: str
+    gateway_ip: str
+    dns_nameservers: Sequence[str]
+    allocation_pool: AddressRange
+    # create: the external network the router's gateway sits on.
+    external_network: str | None = None
+    # adopt: the existing subnet's ID.
+    subnet_id: str | None = None
+    # adopt, first step: import the subnet exactly as it is, pool included.
+    adopt_stage: AdoptStage = AdoptStage.MANAGE
+    # The Neutron `name` of what create mode builds.
+    resource_name: str = "lxdhost"
+
+    @staticmethod
+    def from_settings(settings: Settings, resource_name: str) -> TenantNetworkArgs:
+        plan = settings.address_plan
+        return TenantNetworkArgs(
+            mode=settings.network.mode,
+            cidr=str(plan.cidr),
+            gateway_ip=str(plan.gateway_ip),
+            dns_nameservers=[str(server) for server in settings.network.dns_nameservers],
+            allocation_pool=plan.allocation_pool,
+            external_network=settings.network.external_network,
+            subnet_id=settings.network.subnet_id,
+            adopt_stage=settings.network.adopt_stage,
+            resource_name=resource_name,
+        )
+
+
+class TenantNetwork(pulumi.ComponentResource):
+    """The subnet the hosts' ports sit on, and (create mode) the network and router around it."""
+
+    network_id: pulumi.Output[str]
+    subnet_id: pulumi.Output[str]
+    subnet: openstack.networking.Subnet
+    # create mode only: what a floating IP must wait for (its port's subnet must be routed).
+    router_interface: openstack.networking.RouterInterface | None
+    # The MTU Neutron gives the network (None where the program cannot know it in advance).
+    mtu: pulumi.Output[int | None]
+
+    def __init__(
+        self,
+        name: str,
+        args: TenantNetworkArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("lxdhost:index:TenantNetwork", name, None, opts)
+        if args.mode is NetworkMode.CREATE:
+            self._create(name, args)
+        else:
+            self._adopt(name, args)
+        self.subnet_id = self.subnet.id
+        self.register_outputs(
+            {
+                "network_id": self.network_id,
+                "subnet_id": self.subnet_id,
+                "allocation_pool": args.allocation_pool.as_allocation_pool(),
+            }
+        )
+
+    def _create(self, name: str, args: TenantNetworkArgs) -> None:
+        if not args.external_network:
+            raise ValueError("TenantNetworkArgs.external_network: required in create mode")
+        child = pulumi.ResourceOptions(parent=self)
+        external = openstack.networking.get_network_output(
+            name=args.external_network,
+            external=True,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        network = openstack.networking.Network(
+            f"{name}-network",
+            name=args.resource_name,
+            admin_state_up=True,
+            opts=child,
+        )
+        self.subnet = openstack.networking.Subnet(
+            f"{name}-subnet",
+            name=args.resource_name,
+            network_id=network.id,
+            cidr=args.cidr,
+            ip_version=4,
+            gateway_ip=args.gateway_ip,
+            enable_dhcp=True,
+            dns_nameservers=list(args.dns_nameservers),
+            allocation_pools=[_allocation_pool(args.allocation_pool)],
+            opts=child,
+        )
+        router = openstack.networking.Router(
+            f"{name}-router",
+            name=args.resource_name,
+            admin_state_up=True,
+            external_network_id=external.id,
+            opts=child,
+        )
+        self.router_interface = openstack.networking.RouterInterface(
+            f"{name}-router-interface",
+            router_id=router.id,
+            subnet_id=self.subnet.id,
+            opts=child,
+        )
+        self.network_id = network.id
+        self.mtu = network.mtu
+
+    def _adopt(self, name: str, args: TenantNetworkArgs) -> None:
+        if not args.subnet_id:
+            raise ValueError("TenantNetworkArgs.subnet_id: required in adopt mode")
+        existing = openstack.networking.get_subnet_output(
+            subnet_id=args.subnet_id, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        ignored = list(ADOPTED_SUBNET_IGNORED_INPUTS)
+        if args.adopt_stage is AdoptStage.IMPORT:
+            # The import must match the live subnet exactly: its pool is left as it is too.
+            ignored.append("allocation_pools")
+        self.subnet = openstack.networking.Subnet(
+            f"{name}-subnet",
+            network_id=existing.network_id,
+            cidr=args.cidr,
+            allocation_pools=[_allocation_pool(args.allocation_pool)],
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                import_=args.subnet_id,
+                # `pulumi destroy` forgets the subnet instead of deleting it, and a change that
+                # would replace it (a new cidr) stops with an error instead of deleting it.
+                retain_on_delete=True,
+                protect=True,
+                ignore_changes=ignored,
+            ),
+        )
+        self.router_interface = None
+        self.network_id = existing.network_id
+        self.mtu = openstack.networking.get_network_output(
+            network_id=existing.network_id, opts=pulumi.InvokeOutputOptions(parent=self)
+        ).mtu
+
+
+def _allocation_pool(pool: AddressRange) -> openstack.networking.SubnetAllocationPoolArgs:
+    return openstack.networking.SubnetAllocationPoolArgs(start=str(pool.start), end=str(pool.end))
