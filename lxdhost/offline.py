@@ -116,8 +116,15 @@ class CloudMocks(pulumi.runtime.Mocks):
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token in ("openstack:networking/getNetwork:getNetwork",):
+            # Looked up by id: a tenant network (an adopted subnet's), with Neutron's VXLAN MTU.
+            network_id = args.args.get("networkId")
+            if network_id:
+                return {"id": network_id, "networkId": network_id, "mtu": 1450}, []
             name = args.args.get("name", "external")
             return {"id": _fake_id("network", str(name)), "name": name, "external": True}, []
+        if args.token == "openstack:images/getImage:getImage":
+            name = str(args.args.get("name", "image"))
+            return {"id": _fake_id("image", name), "name": name}, []
         if args.token == "openstack:networking/getSubnet:getSubnet":
             # Invoke arguments and results travel with the engine's camelCase names.
             subnet_id = str(args.args.get("subnetId") or args.args.get("subnet_id") or "")
