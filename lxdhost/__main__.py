@@ -11,7 +11,7 @@ from pathlib import Path
 import pulumi
 
 from lxdhost.diff import diff_plans, diff_to_json, render_diff_markdown, render_diff_text
-from lxdhost.offline import PROJECT_ROOT, StackFileError, run_program
+from lxdhost.offline import PROJECT_ROOT, StackFileError, read_stack_config, run_program
 from lxdhost.plan import (
     Plan,
     PlanFormatError,
@@ -32,11 +32,17 @@ class UsageError(Exception):
     """Bad input from the user: printed as one message, exit status 2, never a traceback."""
 
 
-def main(argv: Sequence[str] | None = None, program: Path = PROJECT_ROOT / "__main__.py") -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stack_root: Path = PROJECT_ROOT,
+    program: Path = PROJECT_ROOT / "__main__.py",
+) -> int:
+    """Run the command line; `stack_root` holds Pulumi.yaml and the stack files (tests vary it)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        plan = load_plan(args.stack, program)
+        plan = load_plan(args.stack, stack_root, program)
         if args.out is not None:
             write_user_data(plan, args.out)
         if args.diff is not None:
@@ -53,10 +59,15 @@ def main(argv: Sequence[str] | None = None, program: Path = PROJECT_ROOT / "__ma
         return EXIT_ERROR
 
 
-def load_plan(stack: str, program: Path = PROJECT_ROOT / "__main__.py") -> Plan:
+def load_plan(
+    stack: str,
+    stack_root: Path = PROJECT_ROOT,
+    program: Path = PROJECT_ROOT / "__main__.py",
+) -> Plan:
     """Run the program for `stack` under mocks; configuration problems become `UsageError`."""
     try:
-        return build_plan(run_program(stack, program=program))
+        config = read_stack_config(stack, stack_root)
+        return build_plan(run_program(stack, config, program=program))
     except StackFileError as error:
         raise UsageError(str(error)) from error
     except pulumi.RunError as error:

@@ -101,9 +101,10 @@ REBUILDING_INPUTS: Mapping[str, frozenset[str]] = {
 UPDATE_NOTES: Mapping[tuple[str, str], str] = {
     (_INSTANCE, "flavorName"): "resize: the server reboots",
     (_INSTANCE, "flavorId"): "resize: the server reboots",
-    (_SUBNET, "allocationPools"): "in place",
-    (_PORT, "allowedAddressPairs"): "in place",
 }
+
+# A reason line names at most this many paths; more are shortened to their common parents.
+_MOST_PATHS = 4
 
 # Replacing these costs nothing a user would notice (a rule is created before the old one is
 # deleted): they are reported, but do not make the exit status say "something is replaced".
@@ -130,9 +131,7 @@ class InputChange:
 
     def describe(self) -> str:
         text = f"{snake_case(self.name)} changed"
-        details = list(self.paths[:4])
-        if len(self.paths) > 4:
-            details.append(f"+{len(self.paths) - 4} more")
+        details = list(summarise_paths(self.paths))
         if self.because_of is not None:
             details.append(f"{self.because_of} is replaced")
         if self.note is not None:
@@ -286,9 +285,14 @@ def _input_changes(before: PlannedResource, after: PlannedResource) -> Iterator[
         if name == "userData" and isinstance(old, str) and isinstance(new, str):
             paths = tuple(cloud_config_changes(old, new))
         else:
-            paths = tuple(p for p in value_changes(old, new) if p)
+            # Inside a provider argument, name fields as the Python SDK does (`ip_address`).
+            paths = tuple(_snake_path(p) for p in value_changes(old, new) if p)
         effect, note = _effect(after, name)
         yield InputChange(name, paths, None, effect, note)
+
+
+def _snake_path(path: str) -> str:
+    return ".".join(snake_case(part) for part in path.split("."))
 
 
 def _replaced_reference(
@@ -308,6 +312,23 @@ def _option_changes(before: PlannedResource, after: PlannedResource) -> Iterator
 
 
 # --- structural diff of values and cloud-config documents -----------------------------------
+
+
+def summarise_paths(paths: Sequence[str], most: int = _MOST_PATHS) -> list[str]:
+    """At most `most` paths: cut back to their parents until few enough remain.
+
+    Ten changed slot profiles read better as `lxd.preseed > profiles` than as forty leaves; an
+    empty result means "the whole value".
+    """
+    current = list(dict.fromkeys(paths))
+    while len(current) > most:
+        current = list(dict.fromkeys(p for p in (_parent_path(p) for p in current) if p))
+    return current
+
+
+def _parent_path(path: str) -> str:
+    cut = max(path.rfind("."), path.rfind("["), path.rfind(" > "))
+    return path[:cut] if cut > 0 else ""
 
 
 def cloud_config_changes(before: str, after: str) -> Iterator[str]:

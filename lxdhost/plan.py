@@ -283,7 +283,9 @@ def _cloud_values(run: ProgramRun) -> dict[str, CloudValue]:
             continue
         key = resource_key(record.urn)
         label = f"{record.type.rsplit(':', 1)[-1]}:{record.name}"
-        add(record.id, f"<{label}.id>", key)
+        # An imported resource's id is the one the user wrote in the stack, not a cloud value.
+        if record.id != record.options.get("import_id"):
+            add(record.id, f"<{label}.id>", key)
         for path, value in sorted(_leaves(record.outputs)):
             if _get_path(record.inputs, path) != value:
                 add(value, f"<{label}.{path}>", key)
@@ -374,6 +376,145 @@ def _substitution(values: Mapping[str, CloudValue]) -> _Substitute:
 
 
 # --- JSON ------------------------------------------------------------------------------------
+
+
+_RANGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["start", "end", "size"],
+    "additionalProperties": False,
+    "properties": {
+        "start": {"type": "string", "format": "ipv4"},
+        "end": {"type": "string", "format": "ipv4"},
+        "size": {"type": "integer", "minimum": 1},
+    },
+}
+
+# The shape of `plan --json` (version 1), as JSON Schema: docs/review.md explains each field.
+PLAN_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "lxdhost offline plan",
+    "type": "object",
+    "required": [
+        "version",
+        "stack",
+        "address_plan",
+        "resources",
+        "user_data",
+        "cloud_values",
+        "outputs",
+    ],
+    "additionalProperties": False,
+    "properties": {
+        "version": {"const": PLAN_FORMAT_VERSION},
+        "stack": {"type": "string"},
+        "address_plan": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": [
+                        "cidr",
+                        "gateway_ip",
+                        "allocation_pool",
+                        "reserved_range",
+                        "slots",
+                    ],
+                    "additionalProperties": False,
+                    "properties": {
+                        "cidr": {"type": "string"},
+                        "gateway_ip": {"type": "string", "format": "ipv4"},
+                        "allocation_pool": _RANGE_SCHEMA,
+                        "reserved_range": _RANGE_SCHEMA,
+                        "slots": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["host", "name", "ip_address", "mac_address"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "host": {"type": "string"},
+                                    "name": {"type": "string"},
+                                    "ip_address": {"type": "string", "format": "ipv4"},
+                                    "mac_address": {
+                                        "type": "string",
+                                        "pattern": "^([0-9a-f]{2}:){5}[0-9a-f]{2}$",
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            ]
+        },
+        "resources": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["key", "type", "name", "parent", "custom", "inputs", "options"],
+                "additionalProperties": False,
+                "properties": {
+                    "key": {"type": "string"},
+                    "type": {"type": "string", "pattern": "^[^:]+:[^:]+:[^:]+$"},
+                    "name": {"type": "string"},
+                    "parent": {"type": ["string", "null"]},
+                    "custom": {"type": "boolean"},
+                    "inputs": {"type": "object"},
+                    "options": {
+                        "type": "object",
+                        "required": [
+                            "delete_before_replace",
+                            "retain_on_delete",
+                            "protect",
+                            "import_id",
+                            "ignore_changes",
+                            "replace_on_changes",
+                            "depends_on",
+                        ],
+                        "additionalProperties": False,
+                        "properties": {
+                            "delete_before_replace": {"type": "boolean"},
+                            "retain_on_delete": {"type": "boolean"},
+                            "protect": {"type": "boolean"},
+                            "import_id": {"type": ["string", "null"]},
+                            "ignore_changes": {"type": "array", "items": {"type": "string"}},
+                            "replace_on_changes": {"type": "array", "items": {"type": "string"}},
+                            "depends_on": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+        },
+        "user_data": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["server", "host", "base64_size", "limit", "user_data"],
+                "additionalProperties": False,
+                "properties": {
+                    "server": {"type": "string"},
+                    "host": {"type": ["string", "null"]},
+                    "base64_size": {"type": "integer", "minimum": 0},
+                    "limit": {"const": NOVA_USER_DATA_LIMIT},
+                    "user_data": {"type": "string"},
+                },
+            },
+        },
+        "cloud_values": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["reference", "resource", "mock_value"],
+                "additionalProperties": False,
+                "properties": {
+                    "reference": {"type": "string", "pattern": "^<[^<>\\s]+>$"},
+                    "resource": {"type": ["string", "null"]},
+                    "mock_value": {"type": "string"},
+                },
+            },
+        },
+        "outputs": {"type": "object"},
+    },
+}
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
@@ -512,7 +653,15 @@ def render_plan_text(plan: Plan) -> str:
         "",
     ]
     lines += _address_lines(plan.address_table)
-    lines += ["", f"Resources: {len(plan.resources)} to create", ""]
+    imported = sum(1 for r in plan.resources if r.options.get("import_id"))
+    counts = f"{len(plan.resources) - imported} to create" + (
+        f", {imported} to import" if imported else ""
+    )
+    lines += [
+        "",
+        f"Resources: {counts} ('=' marks an import)" if imported else f"Resources: {counts}",
+        "",
+    ]
     lines += [f"+ pulumi:pulumi:Stack  lxdhost-{plan.stack}"]
     lines += _tree_lines(plan.resources)
     lines += ["", "User-data (base64 size against Nova's limit of 65535 bytes)", ""]
@@ -568,7 +717,9 @@ def _tree_lines(resources: Sequence[PlannedResource]) -> list[str]:
         siblings = children.get(parent, [])
         for index, resource in enumerate(siblings):
             last = index == len(siblings) - 1
-            lines.append(f"+ {prefix}{'└─ ' if last else '├─ '}{resource.type}  {resource.name}")
+            mark = "=" if resource.options.get("import_id") else "+"
+            branch = "└─ " if last else "├─ "
+            lines.append(f"{mark} {prefix}{branch}{resource.type}  {resource.name}")
             inner = prefix + ("   " if last else "│  ")
             below = "│  " if children.get(resource.key) else "   "
             lines.extend(f"  {inner}{below}{text}" for text in _input_lines(resource))
@@ -583,10 +734,17 @@ def _input_lines(resource: PlannedResource) -> list[str]:
     for key in sorted(resource.inputs):
         value = resource.inputs[key]
         if key == "userData" and isinstance(value, str):
-            shown = "<cloud-config: see User-data below>"
+            lines.append(f"{snake_case(key)}: <cloud-config: see User-data below>")
+        elif (
+            isinstance(value, list)
+            and len(value) > 1
+            and all(isinstance(v, Mapping) for v in value)
+        ):
+            # One item a line: a port's address pairs are what a reviewer checks slot by slot.
+            lines.append(f"{snake_case(key)}:")
+            lines.extend(f"  - {_compact(item)}" for item in value)
         else:
-            shown = _compact(value)
-        lines.append(f"{snake_case(key)}: {shown}")
+            lines.append(f"{snake_case(key)}: {_compact(value)}")
     flags = [
         name
         for name in ("delete_before_replace", "retain_on_delete", "protect")
