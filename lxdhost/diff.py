@@ -43,10 +43,12 @@ _SEC_GROUP_RULE = "openstack:networking/secGroupRule:SecGroupRule"
 _KEYPAIR = "openstack:compute/keypair:Keypair"
 
 # Inputs (the engine's camelCase names) whose change replaces the resource: the provider's
-# ForceNew arguments. `region`, `tenantId` and `valueSpecs` force a new resource everywhere.
-_EVERYWHERE = frozenset({"region", "tenantId", "valueSpecs"})
+# ForceNew arguments. `region` forces a new resource everywhere; so do `tenantId` and
+# `valueSpecs` on the resources that have them.
+_REGION = frozenset({"region"})
+_PROJECT_OWNED = _REGION | {"tenantId", "valueSpecs"}
 REPLACING_INPUTS: Mapping[str, frozenset[str]] = {
-    _INSTANCE: _EVERYWHERE
+    _INSTANCE: _REGION
     | {
         "userData",
         "keyPair",
@@ -59,7 +61,7 @@ REPLACING_INPUTS: Mapping[str, frozenset[str]] = {
         "schedulerHints",
         "networkMode",
     },
-    _SUBNET: _EVERYWHERE
+    _SUBNET: _PROJECT_OWNED
     | {
         "networkId",
         "cidr",
@@ -69,15 +71,16 @@ REPLACING_INPUTS: Mapping[str, frozenset[str]] = {
         "ipv6AddressMode",
         "ipv6RaMode",
     },
-    _PORT: _EVERYWHERE | {"networkId", "macAddress", "deviceId", "deviceOwner"},
-    _NETWORK: _EVERYWHERE | {"availabilityZoneHints"},
-    _ROUTER: _EVERYWHERE | {"availabilityZoneHints"},
-    _ROUTER_INTERFACE: _EVERYWHERE | {"routerId", "subnetId", "portId"},
-    _FLOATING_IP: _EVERYWHERE
+    _PORT: _PROJECT_OWNED | {"networkId", "macAddress", "deviceId", "deviceOwner"},
+    _NETWORK: _PROJECT_OWNED | {"availabilityZoneHints"},
+    _ROUTER: _PROJECT_OWNED | {"availabilityZoneHints"},
+    _ROUTER_INTERFACE: _REGION | {"routerId", "subnetId", "portId"},
+    _FLOATING_IP: _PROJECT_OWNED
     | {"pool", "address", "subnetId", "subnetIds", "dnsName", "dnsDomain"},
-    _SEC_GROUP: _EVERYWHERE | {"deleteDefaultRules"},
-    _SEC_GROUP_RULE: _EVERYWHERE
+    _SEC_GROUP: _REGION | {"tenantId", "deleteDefaultRules"},
+    _SEC_GROUP_RULE: _REGION
     | {
+        "tenantId",
         "direction",
         "ethertype",
         "protocol",
@@ -89,7 +92,7 @@ REPLACING_INPUTS: Mapping[str, frozenset[str]] = {
         "securityGroupId",
         "description",
     },
-    _KEYPAIR: _EVERYWHERE | {"name", "publicKey", "userId"},
+    _KEYPAIR: _REGION | {"name", "publicKey", "userId", "valueSpecs"},
 }
 
 # Inputs that rebuild a server in place: same id, same port, but its root disk is re-imaged.

@@ -1,0 +1,421 @@
+"""`plan --diff`: what a change adds, removes, updates and replaces, and the exit status."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lxdhost.__main__ import main
+from lxdhost.diff import (
+    HARMLESS_REPLACEMENTS,
+    REBUILDING_INPUTS,
+    REPLACING_INPUTS,
+    Action,
+    PlanDiff,
+    ResourceChange,
+    cloud_config_changes,
+    diff_plans,
+    diff_to_json,
+    render_diff_markdown,
+    render_diff_text,
+    summarise_paths,
+)
+from lxdhost.offline import read_stack_config, run_program
+from lxdhost.plan import (
+    CloudValue,
+    Plan,
+    PlannedResource,
+    build_plan,
+    plan_to_json,
+    snake_case,
+)
+
+INSTANCE = "openstack:compute/instance:Instance"
+PORT = "openstack:networking/port:Port"
+RULE = "openstack:networking/secGroupRule:SecGroupRule"
+
+
+@cache
+def stack_plan(stack: str, changes: str = "{}") -> Plan:
+    """A stack's plan with some keys changed (JSON, to be cacheable): a stack only a test knows."""
+    config = {**read_stack_config(stack), **json.loads(changes)}
+    return build_plan(run_program(stack, config))
+
+
+def changed(stack: str, **changes: Any) -> Plan:
+    qualified = {f"lxdhost:{key}": value for key, value in changes.items()}
+    return stack_plan(stack, json.dumps(qualified, sort_keys=True))
+
+
+def by_name(diff: PlanDiff) -> dict[str, ResourceChange]:
+    return {change.name: change for change in diff.changes}
+
+
+# --- pairs of stacks ---------------------------------------------------------------------------
+
+
+def test_changed_package_list_replaces_every_server() -> None:
+    diff = diff_plans(changed("prod", packages=["bridge-utils"]), stack_plan("prod"))
+    servers = [c for c in diff.changes if c.type == INSTANCE]
+    assert sorted(c.name for c in servers) == [f"lxd-{x}-server" for x in "abcd"]
+    for server in servers:
+        assert server.action is Action.REPLACE
+        assert server.reasons() == ["user_data changed (packages)"]
+    assert [c for c in diff.changes if c.type != INSTANCE] == []
+    assert sorted(c.name for c in diff.disruptive) == sorted(c.name for c in servers)
+
+
+def test_changed_ingress_cidr_replaces_nothing() -> None:
+    diff = diff_plans(stack_plan("dev"), changed("dev", sshIngress=["198.51.100.0/24"]))
+    assert diff.disruptive == ()
+    assert {c.type for c in diff.changes} == {RULE}
+    assert {c.action for c in diff.changes} <= {Action.CREATE, Action.DELETE, Action.REPLACE}
+    new_rules = [c.name for c in diff.changes if c.action is Action.CREATE]
+    assert new_rules and all("198.51.100.0" in name for name in new_rules)
+
+
+def test_added_host_adds_its_resources_and_changes_nothing_else() -> None:
+    diff = diff_plans(stack_plan("dev"), changed("dev", hostCount=2))
+    assert {(c.name, c.short_type, c.action) for c in diff.changes} == {
+        ("lxd-2", "LxdHost", Action.CREATE),
+        ("lxd-2-port", "Port", Action.CREATE),
+        ("lxd-2-server", "Instance", Action.CREATE),
+        ("lxd-2-floating-ip", "FloatingIp", Action.CREATE),
+    }
+
+
+def test_removed_host_deletes_its_resources() -> None:
+    diff = diff_plans(changed("dev", hostCount=2), stack_plan("dev"))
+    assert {c.action for c in diff.changes} == {Action.DELETE}
+    assert all(c.name.startswith("lxd-2") for c in diff.changes)
+
+
+def test_new_flavor_resizes_and_new_image_rebuilds() -> None:
+    diff = diff_plans(stack_plan("dev"), changed("dev", flavor="m1.large", image="debian-12"))
+    server = by_name(diff)["lxd-1-server"]
+    assert server.action is Action.REBUILD
+    assert server.reasons() == [
+        "image_name changed (rebuild: the root disk is re-imaged)",
+        "flavor_name changed (resize: the server reboots)",
+    ]
+    resize_only = diff_plans(stack_plan("dev"), changed("dev", flavor="m1.large"))
+    assert by_name(resize_only)["lxd-1-server"].action is Action.UPDATE
+    assert resize_only.disruptive == ()
+
+
+def test_new_cidr_replaces_the_subnet_and_what_hangs_on_it() -> None:
+    diff = diff_plans(stack_plan("dev"), changed("dev", cidr="192.168.1.0/24"))
+    changes = by_name(diff)
+    assert changes["tenant-subnet"].action is Action.REPLACE
+    assert changes["tenant-router-interface"].action is Action.REPLACE
+    assert (
+        "subnet_id changed (tenant-subnet is replaced)"
+        in changes["tenant-router-interface"].reasons()
+    )
+    assert changes["lxd-1-server"].action is Action.REPLACE
+    assert changes["lxd-1-port"].action is Action.UPDATE
+
+
+def test_same_stack_has_no_changes() -> None:
+    diff = diff_plans(stack_plan("prod"), stack_plan("prod"))
+    assert diff.changes == ()
+    assert "No changes." in render_diff_text(diff)
+
+
+@pytest.mark.parametrize(
+    ("base_changes", "expected_status", "expected_line"),
+    [
+        pytest.param(
+            {"packages": ["tmux"]}, 1, "lxd-1-server  REPLACE  user_data changed", id="replaces"
+        ),
+        pytest.param(
+            {"sshIngress": ["198.51.100.0/24"]}, 0, "Nothing will be replaced.", id="rules"
+        ),
+        pytest.param({}, 0, "No changes.", id="unchanged"),
+    ],
+)
+def test_cli_diff_exit_status_says_whether_anything_is_replaced(
+    base_changes: Mapping[str, Any],
+    expected_status: int,
+    expected_line: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps(plan_to_json(changed("dev", **base_changes))))
+    status = main(["plan", "--stack", "dev", "--diff", str(base)])
+    out = capsys.readouterr().out
+    assert status == expected_status
+    assert expected_line in out
+
+
+def test_cli_diff_markdown_is_a_pull_request_comment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps(plan_to_json(changed("dev", packages=["tmux"]))))
+    assert main(["plan", "--stack", "dev", "--diff", str(base), "--markdown"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("### Offline plan for `dev`: 1 resource(s) will be replaced")
+    assert "| `lxd-1-server` | Instance | **REPLACE** | user_data changed (packages) |" in out
+    assert "```diff\n" in out and "-  - tmux" in out
+
+
+def test_cli_diff_json_lists_replacements(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps(plan_to_json(changed("dev", packages=["tmux"]))))
+    assert main(["plan", "--stack", "dev", "--diff", str(base), "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["replaces"] == ["lxd-1-server"]
+    [server] = document["changes"]
+    assert (server["action"], server["disruptive"]) == ("replace", True)
+    assert server["inputs"] == [
+        {"name": "userData", "paths": ["packages"], "because_of": None, "effect": "replace"}
+    ]
+
+
+# --- the rules, on plans written by hand --------------------------------------------------------
+
+
+def resource(type_: str, name: str, inputs: Mapping[str, Any], **options: Any) -> PlannedResource:
+    return PlannedResource(
+        key=f"{type_}::{name}",
+        type=type_,
+        name=name,
+        parent=None,
+        custom=True,
+        inputs=dict(inputs),
+        options={"ignore_changes": [], "replace_on_changes": [], **options},
+    )
+
+
+def plan(*resources: PlannedResource) -> Plan:
+    """A plan of these resources, each with an id and a MAC that only the cloud knows."""
+    return Plan(
+        stack="test",
+        address_table=None,
+        resources=resources,
+        user_data=(),
+        cloud_values=tuple(
+            CloudValue(f"<{r.short_type}:{r.name}.{prop}>", r.key, f"mock {prop} of {r.name}")
+            for r in resources
+            for prop in ("id", "mac_address")
+        ),
+    )
+
+
+def _server(user_data: str = "#cloud-config\npackages: [a]\n", **options: Any) -> PlannedResource:
+    return resource(
+        INSTANCE,
+        "lxd-1-server",
+        {
+            "networks": [{"port": "<Port:lxd-1-port.id>"}],
+            "userData": user_data + "# br0 mac <Port:lxd-1-port.mac_address>\n",
+            "imageName": "ubuntu",
+        },
+        **options,
+    )
+
+
+def test_replaced_port_replaces_the_server_booted_on_it() -> None:
+    base = plan(resource(PORT, "lxd-1-port", {"networkId": "net-a"}), _server())
+    current = plan(resource(PORT, "lxd-1-port", {"networkId": "net-b"}), _server())
+    changes = by_name(diff_plans(base, current))
+    assert changes["lxd-1-port"].reasons() == ["network_id changed"]
+    assert changes["lxd-1-server"].action is Action.REPLACE
+    assert changes["lxd-1-server"].reasons() == [
+        "networks changed (lxd-1-port is replaced)",
+        "user_data changed (lxd-1-port is replaced)",
+    ]
+
+
+def test_updated_port_leaves_the_server_alone() -> None:
+    pairs = [{"ipAddress": "10.0.0.5", "macAddress": "0a:4c:0a:00:00:05"}]
+    base = plan(resource(PORT, "lxd-1-port", {"allowedAddressPairs": []}), _server())
+    current = plan(resource(PORT, "lxd-1-port", {"allowedAddressPairs": pairs}), _server())
+    changes = by_name(diff_plans(base, current))
+    assert list(changes) == ["lxd-1-port"]
+    assert changes["lxd-1-port"].action is Action.UPDATE
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        pytest.param({}, Action.REPLACE, id="user-data-replaces"),
+        pytest.param({"ignore_changes": ["userData"]}, None, id="ignore-changes-camel"),
+        pytest.param({"ignore_changes": ["user_data"]}, None, id="ignore-changes-snake"),
+    ],
+)
+def test_ignore_changes_hides_a_change(options: Mapping[str, Any], expected: Action | None) -> None:
+    base = plan(_server("#cloud-config\npackages: [a]\n"))
+    current = plan(_server("#cloud-config\npackages: [b]\n", **options))
+    changes = by_name(diff_plans(base, current))
+    assert (changes["lxd-1-server"].action if changes else None) == expected
+
+
+def test_replace_on_changes_turns_an_update_into_a_replacement() -> None:
+    base = plan(resource(PORT, "lxd-1-port", {"name": "a"}))
+    updated = plan(resource(PORT, "lxd-1-port", {"name": "b"}))
+    forced = plan(resource(PORT, "lxd-1-port", {"name": "b"}, replace_on_changes=["name"]))
+    assert diff_plans(base, updated).changes[0].action is Action.UPDATE
+    assert diff_plans(base, forced).changes[0].action is Action.REPLACE
+
+
+def test_replaced_rule_is_reported_but_not_disruptive() -> None:
+    base = plan(resource(RULE, "ssh", {"remoteIpPrefix": "10.0.0.0/8"}))
+    current = plan(resource(RULE, "ssh", {"remoteIpPrefix": "10.1.0.0/16"}))
+    diff = diff_plans(base, current)
+    assert [(c.name, c.action) for c in diff.changes] == [("ssh", Action.REPLACE)]
+    assert diff.disruptive == ()
+    assert "REPLACE" in render_diff_text(diff)
+    assert "Nothing will be replaced." in render_diff_markdown(diff)
+
+
+def test_option_changes_are_listed() -> None:
+    base = plan(resource(PORT, "p", {}, protect=False))
+    current = plan(resource(PORT, "p", {}, protect=True))
+    [change] = diff_plans(base, current).changes
+    assert change.reasons() == ["option protect changed"]
+
+
+# --- where inside a cloud-config a change is ---------------------------------------------------
+
+BLOG_FILES = """#cloud-config
+packages: [bridge-utils]
+write_files:
+  - path: /etc/network/interfaces
+    content: |
+      auto br0
+      iface br0 inet dhcp
+  - path: /etc/systemd/network/10-bridge.link
+    content: "[Match]\\nOriginalName=br0\\n"
+lxd:
+  preseed: |
+    profiles:
+      - name: slot-01
+        devices: {eth0: {hwaddr: "0a:4c:00:00:00:01"}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param("auto br0", "auto br1", ["write_files[0].content"], id="file-content"),
+        pytest.param("[bridge-utils]", "[bridge-utils, jq]", ["packages"], id="package-list"),
+        pytest.param(
+            '"0a:4c:00:00:00:01"',
+            '"0a:4c:00:00:00:02"',
+            ["lxd.preseed > profiles[0].devices.eth0.hwaddr"],
+            id="inside-the-preseed-yaml",
+        ),
+        pytest.param(
+            "packages: [bridge-utils]",
+            "packages: [bridge-utils]\npackage_update: true",
+            ["package_update"],
+            id="module-added",
+        ),
+        pytest.param(
+            "packages: [bridge-utils]\nwrite_files:",
+            "write_files:",
+            ["packages"],
+            id="module-removed",
+        ),
+        pytest.param("packages: [bridge-utils]", "packages:\n  - bridge-utils", [], id="reflowed"),
+    ],
+)
+def test_cloud_config_changes_name_the_path(old: str, new: str, expected: list[str]) -> None:
+    assert old in BLOG_FILES
+    assert list(cloud_config_changes(BLOG_FILES, BLOG_FILES.replace(old, new))) == expected
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        pytest.param(["a", "b"], ["a", "b"], id="few-kept"),
+        pytest.param(
+            [f"lxd.preseed > profiles[{i}].devices.eth0.hwaddr" for i in range(10)],
+            ["lxd.preseed > profiles"],
+            id="many-cut-to-parent",
+        ),
+        pytest.param([f"[{i}].ip_address" for i in range(10)], [], id="whole-value"),
+    ],
+)
+def test_summarise_paths(paths: list[str], expected: list[str]) -> None:
+    assert summarise_paths(paths) == expected
+
+
+# --- the replacement table is the provider's -----------------------------------------------------
+
+_ARGS_CLASSES = {
+    "openstack:compute/instance:Instance": ("pulumi_openstack.compute", "InstanceArgs"),
+    "openstack:compute/keypair:Keypair": ("pulumi_openstack.compute", "KeypairArgs"),
+    "openstack:networking/floatingIp:FloatingIp": ("pulumi_openstack.networking", "FloatingIpArgs"),
+    "openstack:networking/network:Network": ("pulumi_openstack.networking", "NetworkArgs"),
+    "openstack:networking/port:Port": ("pulumi_openstack.networking", "PortArgs"),
+    "openstack:networking/router:Router": ("pulumi_openstack.networking", "RouterArgs"),
+    "openstack:networking/routerInterface:RouterInterface": (
+        "pulumi_openstack.networking",
+        "RouterInterfaceArgs",
+    ),
+    "openstack:networking/secGroup:SecGroup": ("pulumi_openstack.networking", "SecGroupArgs"),
+    "openstack:networking/secGroupRule:SecGroupRule": (
+        "pulumi_openstack.networking",
+        "SecGroupRuleArgs",
+    ),
+    "openstack:networking/subnet:Subnet": ("pulumi_openstack.networking", "SubnetArgs"),
+}
+
+
+@pytest.mark.parametrize(
+    ("type_", "name"),
+    [
+        pytest.param(type_, name, id=f"{type_.rsplit(':', 1)[-1]}.{name}")
+        for table in (REPLACING_INPUTS, REBUILDING_INPUTS)
+        for type_, names in sorted(table.items())
+        for name in sorted(names)
+    ],
+)
+def test_every_rule_names_a_real_provider_argument(type_: str, name: str) -> None:
+    module, class_name = _ARGS_CLASSES[type_]
+    args_class = getattr(importlib.import_module(module), class_name)
+    assert isinstance(getattr(args_class, snake_case(name), None), property)
+
+
+@pytest.mark.parametrize(
+    ("type_", "name"),
+    [
+        pytest.param(INSTANCE, "user_data", id="server-user-data"),
+        pytest.param(INSTANCE, "key_pair", id="server-key-pair"),
+        pytest.param(INSTANCE, "networks", id="server-networks"),
+        pytest.param("openstack:networking/subnet:Subnet", "network_id", id="subnet-network"),
+        pytest.param("openstack:networking/port:Port", "network_id", id="port-network"),
+        pytest.param("openstack:networking/floatingIp:FloatingIp", "pool", id="floating-ip-pool"),
+    ],
+)
+def test_provider_says_creates_a_new_for_each_replacing_argument(type_: str, name: str) -> None:
+    """The SDK's docstring for the argument says what the provider does on a change."""
+    module, class_name = _ARGS_CLASSES[type_]
+    args_class = getattr(importlib.import_module(module), class_name)
+    doc = " ".join((getattr(args_class, name).__doc__ or "").split())
+    assert "creates a new" in doc
+    camel = name.split("_", maxsplit=1)[0] + "".join(part.title() for part in name.split("_")[1:])
+    assert camel in REPLACING_INPUTS[type_]
+
+
+def test_rules_are_the_only_harmless_replacements() -> None:
+    assert {RULE} == HARMLESS_REPLACEMENTS
+
+
+def test_diff_json_round_trips() -> None:
+    diff = diff_plans(stack_plan("dev"), changed("dev", hostCount=2))
+    document = json.loads(json.dumps(diff_to_json(diff)))
+    assert document["replaces"] == []
+    assert [c["action"] for c in document["changes"]] == ["create"] * 4
