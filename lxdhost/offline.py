@@ -317,13 +317,14 @@ def run_program(
     config: Mapping[str, Any] | None = None,
     *,
     mocks: pulumi.runtime.Mocks | None = None,
-    program: Path = PROJECT_ROOT / "__main__.py",
+    program: Path | Callable[[], object] = PROJECT_ROOT / "__main__.py",
     project: str = "lxdhost",
 ) -> ProgramRun:
     """Run `__main__.py` for a stack under mocks and return what it registered.
 
     `config` defaults to the stack's files; pass a mapping to run a stack that exists only in a
-    test. Errors the program raises (a `pulumi.RunError` for bad configuration) propagate.
+    test. `program` may also be a function that declares resources (the benchmark's bare
+    program). Errors the program raises (a `pulumi.RunError` for bad configuration) propagate.
     """
     resolved = read_stack_config(stack) if config is None else dict(config)
     monitor = RecordingMonitor(mocks or CloudMocks())
@@ -337,7 +338,10 @@ def run_program(
     pulumi_settings.SETTINGS.outputs.clear()
 
     def body() -> None:
-        runpy.run_path(str(program), run_name="__main__")
+        if callable(program):
+            program()
+        else:
+            runpy.run_path(str(program), run_name="__main__")
 
     _sync_await(run_pulumi_func(body))
     root = pulumi_settings.get_root_resource()
