@@ -279,18 +279,18 @@ def _allocation_pool(
         problems.append(f"dhcpPoolSize: must be at least 1, got {size}")
         return None
     start = first_host
-    if gateway is not None and start <= gateway < start + size:
+    if gateway is not None and int(start) <= int(gateway) < int(start) + size:
         # Neutron refuses a pool that holds the gateway: the pool starts after it instead.
         start = gateway + 1
-    end = start + (size - 1)
-    if end > last_host:
+    # Integer arithmetic: near 255.255.255.255 an address past the end does not exist.
+    if int(start) + size - 1 > int(last_host):
         host_count = int(last_host) - int(first_host) + 1
         problems.append(
             f"dhcpPoolSize: {size} addresses do not fit in {cidr}, which has {host_count} host "
             "addresses in all, the gateway and the container slots included"
         )
         return None
-    return AddressRange(start, end)
+    return AddressRange(start, start + (size - 1))
 
 
 def _reserved_range(

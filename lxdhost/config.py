@@ -114,9 +114,9 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("hostNames", "array", (),
               "Explicit host names (DNS labels); empty: `hostCount` hosts named `lxd-N`"),
     ConfigKey("image", "string", None,
-              "Glance image name the hosts boot (required)"),
+              "Glance image name the hosts boot"),
     ConfigKey("flavor", "string", None,
-              "Nova flavor name of the hosts (required)"),
+              "Nova flavor name of the hosts"),
     ConfigKey("keyPair", "string", "",
               "Name of an existing Nova key pair (this or `publicKey` is required)"),
     ConfigKey("publicKey", "string", "",
@@ -164,6 +164,24 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
 )  # fmt: skip
 
 CONFIG_KEYS_BY_NAME: Mapping[str, ConfigKey] = {key.name: key for key in CONFIG_KEYS}
+
+
+def project_config_declarations() -> dict[str, dict[str, object]]:
+    """`Pulumi.yaml`'s `config:` block as `CONFIG_KEYS` declares it (a test compares the two)."""
+    declarations: dict[str, dict[str, object]] = {}
+    for key in CONFIG_KEYS:
+        declaration: dict[str, object] = {
+            "type": key.type,
+            "description": key.description.replace("`", ""),
+        }
+        if key.type == "array":
+            declaration["items"] = {"type": "string"}
+        if key.default is not None:
+            default = key.default
+            declaration["default"] = list(default) if isinstance(default, tuple) else default
+        declarations[key.name] = declaration
+    return declarations
+
 
 # Keys of other namespaces that the program reads (the provider reads `openstack:*` itself).
 CLOUD_KEY = "openstack:cloud"
@@ -383,6 +401,11 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         read.problems.append(f"mtu: must be 0 (the network's) or {_MIN_MTU}-{_MAX_MTU}, got {mtu}")
 
     names = _host_names(read)
+    image_name = read.string("image").strip()
+    flavor_name = read.string("flavor").strip()
+    for name, value in (("image", image_name), ("flavor", flavor_name)):
+        if name in map(_unqualified, raw) and not value:
+            read.problems.append(f"{name}: must not be empty")
     key_pair = read.optional_string("keyPair")
     public_key = read.optional_string("publicKey")
     if key_pair and public_key:
@@ -404,6 +427,9 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         if not re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", package):
             read.problems.append(f"packages[{index}]: {package!r} is not a Debian package name")
 
+    lxd_init = read.choice("lxdInit", LxdInit)
+    storage_backend = read.string("storageBackend")
+    ssh_user = read.optional_string("sshUser")
     container_access = read.choice("containerAccess", ContainerAccess)
     max_address_pairs = read.integer("maxAddressPairs", 1)
     slots_per_host = read.integer("slotsPerHost", 1)
@@ -457,17 +483,17 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         ),
         hosts=HostSettings(
             names=names,
-            image_name=read.string("image").strip(),
-            flavor_name=read.string("flavor").strip(),
+            image_name=image_name,
+            flavor_name=flavor_name,
             key_pair=key_pair,
             public_key=public_key,
             boot_volume_size=boot_volume_size or None,
             distro=distro,
             network_renderer=HostNetwork(renderer) if renderer else None,
-            lxd_init=read.choice("lxdInit", LxdInit),
-            storage_backend=read.string("storageBackend"),
+            lxd_init=lxd_init,
+            storage_backend=storage_backend,
             packages=packages,
-            ssh_user=read.optional_string("sshUser") or _DEFAULT_SSH_USER[distro],
+            ssh_user=ssh_user or _DEFAULT_SSH_USER[distro],
             floating_ips=floating_ips,
         ),
         access=access,
@@ -533,6 +559,11 @@ def _host_names(read: _Reader) -> tuple[str, ...]:
             read.problems.append(f"hostNames[{index}]: {name!r} is listed twice")
         seen.add(name)
     return names
+
+
+def _unqualified(key: str) -> str:
+    namespace, _, name = key.partition(":")
+    return name if namespace == PROJECT else key
 
 
 def _unique(problems: Sequence[str]) -> list[str]:

@@ -1,0 +1,94 @@
+"""Shared test helpers: a stack's recorded run, and a host's user_data read back."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+CLOUD_INIT_SCHEMA = Path(
+    "/usr/lib/python3/dist-packages/cloudinit/config/schemas/schema-cloud-config-v1.json"
+)
+
+
+@dataclass(frozen=True)
+class HostUserData:
+    """A rendered `#cloud-config` read back into the facts the program is responsible for."""
+
+    text: str
+
+    @property
+    def document(self) -> dict[str, Any]:
+        assert self.text.startswith("#cloud-config\n")
+        document = yaml.safe_load(self.text)
+        assert isinstance(document, dict)
+        return document
+
+    def file(self, path: str) -> str:
+        for entry in self.document.get("write_files", []):
+            if entry["path"] == path:
+                return str(entry["content"])
+        raise KeyError(path)
+
+    @property
+    def bridge_macaddress(self) -> str:
+        """br0's pinned MAC, from whichever renderer wrote it (netplan or ifupdown)."""
+        for entry in self.document.get("write_files", []):
+            if entry["path"].startswith("/etc/netplan/"):
+                bridges = (yaml.safe_load(entry["content"])["network"] or {}).get("bridges")
+                if bridges and "br0" in bridges:
+                    return str(bridges["br0"]["macaddress"])
+            if entry["path"] == "/etc/network/interfaces":
+                match = re.search(r"hwaddress ether (\S+)", entry["content"])
+                if match:
+                    return match.group(1)
+        raise AssertionError("no bridge file pins br0's MAC")
+
+    @property
+    def lxd_profiles(self) -> dict[str, dict[str, Any]]:
+        """The LXD profiles by name, from the preseed or from the lxd-module form's files."""
+        lxd = self.document["lxd"]
+        if "preseed" in lxd:
+            preseed = yaml.safe_load(lxd["preseed"])
+            return {profile["name"]: profile for profile in preseed.get("profiles", [])}
+        profiles = {}
+        for entry in self.document.get("write_files", []):
+            if entry["path"].endswith(".yaml") and "profile" in entry["path"]:
+                profile = yaml.safe_load(entry["content"])
+                profiles[entry["path"].rsplit("/", 1)[-1].removesuffix(".yaml")] = profile
+        return profiles
+
+    def slot_network_config(self, slot: str) -> dict[str, Any]:
+        profile = self.lxd_profiles[slot]
+        config = yaml.safe_load(profile["config"]["user.network-config"])
+        assert isinstance(config, dict)
+        return config
+
+
+@pytest.fixture
+def read_user_data() -> Callable[[str], HostUserData]:
+    return HostUserData
+
+
+@pytest.fixture
+def cloud_config_validator() -> Callable[[Mapping[str, Any]], list[str]]:
+    """Validates a cloud-config against the schema cloud-init itself ships."""
+    from jsonschema import Draft4Validator  # noqa: PLC0415 (only these tests need it)
+
+    if not CLOUD_INIT_SCHEMA.is_file():
+        pytest.skip(f"{CLOUD_INIT_SCHEMA} not found: install Debian's cloud-init package")
+    validator = Draft4Validator(json.loads(CLOUD_INIT_SCHEMA.read_text()))
+
+    def errors(document: Mapping[str, Any]) -> list[str]:
+        return [
+            f"{'.'.join(map(str, error.absolute_path))}: {error.message}"
+            for error in validator.iter_errors(document)
+        ]
+
+    return errors

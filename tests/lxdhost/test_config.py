@@ -1,0 +1,274 @@
+"""Stack configuration: one table of keys, decoded as the CLI passes them, every problem at once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+
+from lxdhost import config
+from lxdhost.config import (
+    CONFIG_KEYS,
+    AdoptStage,
+    ConfigError,
+    ContainerAccess,
+    Distro,
+    NetworkMode,
+    Settings,
+    parse_settings,
+    project_config_declarations,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MINIMAL = {
+    "lxdhost:image": "ubuntu-24.04",
+    "lxdhost:flavor": "m1.medium",
+    "lxdhost:externalNetwork": "public",
+    "lxdhost:keyPair": "ops",
+}
+
+
+def with_(**overrides: object) -> dict[str, object]:
+    """MINIMAL plus `lxdhost:` overrides; a value of None removes the key."""
+    values: dict[str, object] = dict(MINIMAL)
+    for name, value in overrides.items():
+        key = name if ":" in name else f"lxdhost:{name}"
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    return values
+
+
+def problems_of(values: Mapping[str, object]) -> tuple[str, ...]:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(values)
+    return caught.value.problems
+
+
+def test_defaults_give_the_blogs_layout() -> None:
+    settings = parse_settings(MINIMAL)
+    plan = settings.address_plan
+    assert settings.network.mode is NetworkMode.CREATE
+    assert settings.hosts.names == ("lxd-1",)
+    assert str(plan.allocation_pool) == "192.168.0.2-192.168.0.20"
+    assert str(plan.reserved_range) == "192.168.0.21-192.168.0.254"
+    assert len(plan.hosts[0].container_slots) == 10
+    assert settings.network.dns_nameservers == (
+        IPv4Address("8.8.4.4"),
+        IPv4Address("8.8.8.8"),
+    )
+    assert settings.access.ssh_ingress == (), "SSH must be closed unless the stack opens it"
+    assert settings.access.container_access is ContainerAccess.ADDRESS_PAIRS
+    assert settings.hosts.floating_ips is False
+    assert settings.hosts.ssh_user == "ubuntu"
+    assert settings.hosts.boot_volume_size is None
+    assert settings.network.mtu is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "read", "expected"),
+    [
+        pytest.param(
+            {"hostCount": "3"},
+            lambda s: s.hosts.names,
+            ("lxd-1", "lxd-2", "lxd-3"),
+            id="integer-as-cli-string",
+        ),
+        pytest.param(
+            {"floatingIps": "true"}, lambda s: s.hosts.floating_ips, True, id="boolean-as-string"
+        ),
+        pytest.param(
+            {"sshIngress": '["198.51.100.0/24"]'},
+            lambda s: tuple(map(str, s.access.ssh_ingress)),
+            ("198.51.100.0/24",),
+            id="list-as-json-text",
+        ),
+        pytest.param(
+            {"hostNames": ["web-a", "web-b"]},
+            lambda s: s.hosts.names,
+            ("web-a", "web-b"),
+            id="already-typed-list",
+        ),
+        pytest.param(
+            {"distro": "debian"}, lambda s: s.hosts.ssh_user, "debian", id="ssh-user-by-distro"
+        ),
+        pytest.param({"mtu": "1400"}, lambda s: s.network.mtu, 1400, id="explicit-mtu"),
+        pytest.param(
+            {"bootVolumeSize": "0"}, lambda s: s.hosts.boot_volume_size, None, id="zero-is-unset"
+        ),
+    ],
+)
+def test_values_decode_from_the_clis_wire_form(
+    overrides: dict[str, object], read: Callable[[Settings], object], expected: object
+) -> None:
+    assert read(parse_settings(with_(**overrides))) == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "fragment"),
+    [
+        pytest.param({"image": None}, "image", "required", id="image-missing"),
+        pytest.param({"flavor": ""}, "flavor", "must not be empty", id="flavor-empty"),
+        pytest.param({"networkMode": "reuse"}, "networkMode", "not one of", id="bad-mode"),
+        pytest.param({"externalNetwork": None}, "externalNetwork", "create mode", id="no-external"),
+        pytest.param(
+            {"networkMode": "adopt"}, "subnetId", "required in adopt mode", id="adopt-no-subnet"
+        ),
+        pytest.param({"subnetId": "abc"}, "subnetId", "only used in adopt", id="subnet-in-create"),
+        pytest.param({"cidr": "2001:db8::/64"}, "cidr", "IPv6", id="ipv6"),
+        pytest.param({"hostCount": "three"}, "hostCount", "integer", id="count-not-integer"),
+        pytest.param({"hostCount": 0}, "hostCount", "1-250", id="count-zero"),
+        pytest.param(
+            {"hostNames": ["a", "B_2"]}, "hostNames[1]", "not a host name", id="bad-host-name"
+        ),
+        pytest.param({"hostNames": ["a", "a"]}, "hostNames[1]", "twice", id="duplicate-name"),
+        pytest.param(
+            {"hostNames": ["a", "b"], "hostCount": 3}, "hostCount", "disagrees", id="count-vs-names"
+        ),
+        pytest.param({"hostNames": "lxd-a"}, "hostNames", "a list", id="names-not-a-list"),
+        pytest.param({"keyPair": None}, "keyPair", "or publicKey", id="no-key"),
+        pytest.param({"publicKey": "ssh-ed25519 AAAA x"}, "publicKey", "not both", id="two-keys"),
+        pytest.param(
+            {"keyPair": None, "publicKey": "hello"}, "publicKey", "OpenSSH", id="bad-public-key"
+        ),
+        pytest.param(
+            {"sshIngress": ["0.0.0.0/0", "10.0.0.1/8"]},
+            "sshIngress[1]",
+            "not a CIDR",
+            id="ingress-host-bits",
+        ),
+        pytest.param({"lxdApiPort": 70000}, "lxdApiPort", "1-65535", id="api-port-range"),
+        pytest.param({"slotsPerHost": 11}, "slotsPerHost", "maxAddressPairs", id="over-pairs"),
+        pytest.param(
+            {"slotsPerHost": 40, "cidr": "10.0.0.0/27", "containerAccess": "port-security-off"},
+            "slotsPerHost",
+            "at most 0 host(s) x 40 slot(s) fit",
+            id="slots-do-not-fit",
+        ),
+        pytest.param({"containerAccess": "open"}, "containerAccess", "not one of", id="bad-access"),
+        pytest.param({"distro": "centos"}, "distro", "not one of", id="bad-distro"),
+        pytest.param({"hostNetwork": "nm"}, "hostNetwork", "not one of", id="bad-renderer"),
+        pytest.param({"lxdInit": "auto"}, "lxdInit", "not one of", id="bad-lxd-init"),
+        pytest.param({"storageBackend": "ceph"}, "storageBackend", "not one of", id="bad-storage"),
+        pytest.param({"floatingIps": "yes"}, "floatingIps", "true or false", id="bad-boolean"),
+        pytest.param({"mtu": 100}, "mtu", "576-9216", id="mtu-too-small"),
+        pytest.param({"bootVolumeSize": -1}, "bootVolumeSize", "at least 0", id="negative-volume"),
+        pytest.param({"dnsServers": ["8.8.8"]}, "dnsServers[0]", "not an IP", id="bad-dns"),
+        pytest.param(
+            {"dnsServers": ["192.168.0.53"]}, "dnsServers[0]", "reserved", id="dns-in-slots"
+        ),
+        pytest.param({"packages": ["Bad Name"]}, "packages[0]", "package", id="bad-package"),
+        pytest.param({"dhcpPoolSize": 1}, "dhcpPoolSize", "at least 2", id="pool-too-small"),
+        pytest.param({"sshIngres": ["10.0.0.0/8"]}, "sshIngres", "sshIngress", id="typo-key"),
+        pytest.param({"adoptStage": "done"}, "adoptStage", "not one of", id="bad-adopt-stage"),
+    ],
+)
+def test_a_bad_value_is_rejected_naming_its_key(
+    overrides: dict[str, object], key: str, fragment: str
+) -> None:
+    problems = problems_of(with_(**overrides))
+    assert any(p.startswith(f"{key}: ") and fragment in p for p in problems), problems
+
+
+def test_every_bad_key_is_reported_in_one_error() -> None:
+    problems = problems_of(
+        with_(image=None, cidr="10.0.0.0/33", sshIngress=["x"], hostCount="many", colour="blue")
+    )
+    keys = {p.split(": ")[0] for p in problems}
+    assert {"image", "cidr", "sshIngress[0]", "hostCount", "colour"} <= keys
+
+
+def test_keys_of_other_namespaces_are_not_ours_to_reject() -> None:
+    settings = parse_settings(with_(**{"openstack:cloud": "mycloud", "aws:region": "x"}))
+    assert settings.cloud == "mycloud"
+
+
+def test_adopt_import_stage_declares_no_hosts() -> None:
+    values = with_(networkMode="adopt", subnetId="abc", externalNetwork=None)
+    assert parse_settings(values).network.adopt_stage is AdoptStage.IMPORT
+    assert not parse_settings(values).declares_hosts
+    assert parse_settings({**values, "lxdhost:adoptStage": "manage"}).declares_hosts
+
+
+def test_load_settings_raises_a_run_error_listing_every_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        config, "stack_config_from_runtime", lambda: with_(image=None, hostCount="x")
+    )
+    with pytest.raises(pulumi.RunError) as caught:
+        config.load_settings()
+    message = str(caught.value)
+    assert "lxdhost:image: required" in message
+    assert "lxdhost:hostCount: expected an integer" in message
+    assert "Traceback" not in message
+
+
+def test_distro_default_renderer_is_left_to_userdata() -> None:
+    settings = parse_settings(with_(distro="debian"))
+    assert settings.hosts.distro is Distro.DEBIAN
+    assert settings.hosts.network_renderer is None
+
+
+# --- the key table, Pulumi.yaml and docs/configuration.md never drift apart ---------------
+
+
+def declared_in_pulumi_yaml() -> dict[str, dict[str, object]]:
+    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
+    return dict(project["config"])
+
+
+def test_pulumi_yaml_declares_every_key_as_config_py_does() -> None:
+    assert declared_in_pulumi_yaml() == project_config_declarations()
+
+
+@pytest.mark.parametrize("key", CONFIG_KEYS, ids=lambda key: key.name)
+def test_only_required_keys_lack_a_default(key: config.ConfigKey) -> None:
+    # Pulumi makes a declared key without a default required: only image and flavor are.
+    assert ("default" in project_config_declarations()[key.name]) == (key.default is not None)
+    assert (key.default is None) == (key.name in ("image", "flavor"))
+
+
+def test_project_defaults_parse_as_the_tables_defaults() -> None:
+    project_defaults = {
+        f"lxdhost:{name}": declaration["default"]
+        for name, declaration in declared_in_pulumi_yaml().items()
+        if "default" in declaration
+    }
+    assert parse_settings({**project_defaults, **MINIMAL}) == parse_settings(MINIMAL)
+
+
+def documented_rows() -> dict[str, list[str]]:
+    text = (PROJECT_ROOT / "docs" / "configuration.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        match = re.fullmatch(r"`([A-Za-z]+)`", cells[0]) if len(cells) >= 4 else None
+        if match:
+            rows[match.group(1)] = cells
+    return rows
+
+
+def documented_default(key: config.ConfigKey) -> str:
+    if key.default is None:
+        return "(required)"
+    if isinstance(key.default, bool):
+        return f"`{str(key.default).lower()}`"
+    if isinstance(key.default, tuple):
+        return "`[" + ", ".join(key.default) + "]`"
+    return f"`{key.default}`" if key.default != "" else '`""`'
+
+
+def test_docs_table_lists_every_key_with_its_type_and_default() -> None:
+    rows = documented_rows()
+    assert list(rows) == [key.name for key in CONFIG_KEYS]
+    for key in CONFIG_KEYS:
+        _, type_, default, *_ = rows[key.name]
+        assert type_ == key.type, key.name
+        assert default == documented_default(key), key.name

@@ -1,0 +1,440 @@
+"""The whole program under Neutron/Nova-like mocks: what each stack declares, wired how.
+
+Every assertion is on values the offline engine recorded from the real `__main__.py`: resource
+inputs, the mocks' outputs (a port's `fa:16:3e:…` MAC, its pool address), options and exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pulumi
+import pytest
+
+from lxdhost.config import parse_settings
+from lxdhost.offline import CloudMocks, ProgramRun, read_stack_config, run_program
+
+STACKS = ("dev", "prod")
+SERVER = "openstack:compute/instance:Instance"
+PORT = "openstack:networking/port:Port"
+SUBNET = "openstack:networking/subnet:Subnet"
+RULE = "openstack:networking/secGroupRule:SecGroupRule"
+FLOATING_IP = "openstack:networking/floatingIp:FloatingIp"
+
+
+def stack_run(stack: str, **overrides: object) -> ProgramRun:
+    config: dict[str, Any] = read_stack_config(stack)
+    for name, value in overrides.items():
+        key = f"lxdhost:{name}"
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+    return run_program(stack, config)
+
+
+def host_names(run: ProgramRun) -> list[str]:
+    return sorted(run.exports["hosts"])
+
+
+def user_data_by_host(run: ProgramRun) -> dict[str, str]:
+    return {name: run.named(f"{name}-server").inputs["userData"] for name in host_names(run)}
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def run(request: pytest.FixtureRequest) -> ProgramRun:
+    return run_program(request.param)
+
+
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [
+        pytest.param(
+            "dev",
+            {
+                "lxdhost:index:TenantNetwork": 1,
+                "openstack:networking/network:Network": 1,
+                SUBNET: 1,
+                "openstack:networking/router:Router": 1,
+                "openstack:networking/routerInterface:RouterInterface": 1,
+                "lxdhost:index:HostSecurityGroup": 1,
+                "openstack:networking/secGroup:SecGroup": 1,
+                RULE: 3,  # members, SSH and ICMP from the one office range
+                "openstack:compute/keypair:Keypair": 1,
+                "lxdhost:index:LxdHost": 1,
+                PORT: 1,
+                SERVER: 1,
+                FLOATING_IP: 1,
+            },
+            id="dev-creates-its-network-one-host-floating-ip",
+        ),
+        pytest.param(
+            "prod",
+            {
+                "lxdhost:index:TenantNetwork": 1,
+                SUBNET: 1,
+                "lxdhost:index:HostSecurityGroup": 1,
+                "openstack:networking/secGroup:SecGroup": 1,
+                RULE: 4,  # members, SSH, ICMP and the LXD API from the bastion
+                "lxdhost:index:LxdHost": 4,
+                PORT: 4,
+                SERVER: 4,
+            },
+            id="prod-adopts-the-subnet-four-hosts-no-floating-ip",
+        ),
+    ],
+)
+def test_stack_declares_these_resources(stack: str, expected: Mapping[str, int]) -> None:
+    counted: dict[str, int] = {}
+    for resource in run_program(stack).resources:
+        counted[resource.type] = counted.get(resource.type, 0) + 1
+    assert counted == expected
+
+
+def test_every_resource_belongs_to_a_component_and_is_named_after_it(run: ProgramRun) -> None:
+    components = {r.urn: r for r in run.resources if not r.custom}
+    for resource in run.resources:
+        if resource.type == "openstack:compute/keypair:Keypair":
+            continue  # shared by every host: a child of the stack
+        if resource.custom:
+            assert resource.parent in components, resource.name
+            assert resource.name.startswith(f"{components[resource.parent].name}-")
+
+
+def test_subnet_pool_is_the_plans_reduced_pool(run: ProgramRun) -> None:
+    subnet = run.of_type(SUBNET)[0]
+    assert subnet.inputs["allocationPools"] == [run.exports["allocationPool"]]
+    pool = run.exports["allocationPool"]
+    assert (run.stack, pool) in (
+        ("dev", {"start": "192.168.0.2", "end": "192.168.0.20"}),
+        ("prod", {"start": "10.20.0.4", "end": "10.20.0.35"}),
+    )
+
+
+def test_hosts_get_their_addresses_from_the_pool(run: ProgramRun) -> None:
+    settings = parse_settings(read_stack_config(run.stack))
+    for name in host_names(run):
+        port = run.named(f"{name}-port")
+        address = port.outputs["allFixedIps"][0]
+        assert run.exports["hosts"][name]["fixedIp"] == address
+        assert str(address) in {str(a) for a in settings.address_plan.allocation_pool}
+
+
+def test_each_port_lets_exactly_its_slots_through_with_their_macs(run: ProgramRun) -> None:
+    group = run.of_type("openstack:networking/secGroup:SecGroup")[0]
+    for name in host_names(run):
+        port = run.named(f"{name}-port")
+        slots = run.exports["hosts"][name]["containerSlots"]
+        assert port.inputs["allowedAddressPairs"] == [
+            {"ipAddress": slot["ip"], "macAddress": slot["mac"]} for slot in slots.values()
+        ]
+        assert port.inputs["portSecurityEnabled"] is True
+        assert port.inputs["securityGroupIds"] == [group.id]
+
+
+def test_slot_blocks_are_disjoint_across_hosts(run: ProgramRun) -> None:
+    addresses = [
+        slot["ip"]
+        for name in host_names(run)
+        for slot in run.exports["hosts"][name]["containerSlots"].values()
+    ]
+    assert len(addresses) == len(set(addresses)) == 10 * len(host_names(run))
+
+
+def test_server_boots_on_its_port_without_groups_of_its_own(run: ProgramRun) -> None:
+    for name in host_names(run):
+        server, port = run.named(f"{name}-server"), run.named(f"{name}-port")
+        assert server.inputs["networks"] == [{"port": port.id}]
+        assert "securityGroups" not in server.inputs
+        assert server.options["delete_before_replace"] is True
+
+
+def test_br0_is_pinned_to_its_own_ports_mac(
+    run: ProgramRun, read_user_data: Callable[[str], Any]
+) -> None:
+    for name, text in user_data_by_host(run).items():
+        port_mac = run.named(f"{name}-port").outputs["macAddress"]
+        assert port_mac.startswith("fa:16:3e:")
+        assert read_user_data(text).bridge_macaddress == port_mac
+
+
+def test_slot_profiles_are_the_plan(run: ProgramRun, read_user_data: Callable[[str], Any]) -> None:
+    settings = parse_settings(read_stack_config(run.stack))
+    plan = settings.address_plan
+    nameservers = [str(server) for server in settings.network.dns_nameservers]
+    for name, text in user_data_by_host(run).items():
+        user_data = read_user_data(text)
+        profiles = user_data.lxd_profiles
+        slots = plan.container_slots(name)
+        assert sorted(p for p in profiles if p != "default") == [slot.name for slot in slots]
+        assert profiles["default"]["devices"]["eth0"]["parent"] == "br0"
+        for slot in slots:
+            nic = profiles[slot.name]["devices"]["eth0"]
+            assert (nic["nictype"], nic["parent"], nic["hwaddr"]) == (
+                "bridged",
+                "br0",
+                slot.mac_address,
+            )
+            (interface,) = user_data.slot_network_config(slot.name)["config"]
+            (static,) = interface["subnets"]
+            assert interface["mac_address"] == slot.mac_address
+            assert static["address"] == f"{slot.ip_address}/{plan.prefix_length}"
+            assert static["gateway"] == str(plan.gateway_ip)
+            assert static["dns_nameservers"] == nameservers
+
+
+def test_user_data_is_valid_under_cloud_inits_schema(
+    run: ProgramRun,
+    read_user_data: Callable[[str], Any],
+    cloud_config_validator: Callable[[Mapping[str, Any]], list[str]],
+) -> None:
+    for name, text in user_data_by_host(run).items():
+        assert cloud_config_validator(read_user_data(text).document) == [], name
+
+
+def test_running_twice_gives_identical_user_data(run: ProgramRun) -> None:
+    assert user_data_by_host(run_program(run.stack)) == user_data_by_host(run)
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides"),
+    [
+        pytest.param("dev", {"floatingIps": False}, id="dev-floating-ips-off"),
+        pytest.param("dev", {"sshIngress": ["198.51.100.7/32"]}, id="dev-other-ssh-range"),
+        pytest.param("prod", {"floatingIps": True, "externalNetwork": "public"}, id="prod-fips"),
+        pytest.param("prod", {"sshIngress": []}, id="prod-ssh-closed"),
+        pytest.param("prod", {"maxAddressPairs": 20}, id="prod-higher-pair-limit"),
+    ],
+)
+def test_settings_not_about_hosts_change_no_user_data(
+    stack: str, overrides: Mapping[str, object]
+) -> None:
+    changed = stack_run(stack, **overrides)
+    assert user_data_by_host(changed) == user_data_by_host(run_program(stack))
+    assert changed.resources != run_program(stack).resources, "the override changed nothing"
+
+
+def test_created_subnet_is_plain_and_adopted_subnet_is_imported_kept_and_protected() -> None:
+    created = run_program("dev").of_type(SUBNET)[0]
+    assert created.options["import_id"] is None
+    assert created.options["retain_on_delete"] is False
+    adopted = run_program("prod").of_type(SUBNET)[0]
+    assert adopted.options["import_id"] == read_stack_config("prod")["lxdhost:subnetId"]
+    assert adopted.options["retain_on_delete"] is True
+    assert adopted.options["protect"] is True
+    assert "allocationPools" not in adopted.options["ignore_changes"]
+    assert {"dnsNameservers", "gatewayIp", "name", "enableDhcp"} <= set(
+        adopted.options["ignore_changes"]
+    )
+    assert adopted.inputs["cidr"] == "10.20.0.0/22"
+    getsubnet = [i for i in run_program("prod").invokes if i.token.endswith("getSubnet")]
+    assert adopted.inputs["networkId"] == getsubnet[0].result["networkId"]
+
+
+def test_adopt_import_step_imports_the_subnet_unchanged_and_nothing_else() -> None:
+    run = stack_run("prod", adoptStage="import")
+    assert [r.type for r in run.resources] == ["lxdhost:index:TenantNetwork", SUBNET]
+    subnet = run.of_type(SUBNET)[0]
+    assert "allocationPools" in subnet.options["ignore_changes"]
+    assert subnet.options["import_id"] and subnet.options["retain_on_delete"]
+    assert "hosts" not in run.exports
+
+
+def test_floating_ip_is_on_the_port_after_the_router_interface() -> None:
+    run = run_program("dev")
+    (floating_ip,) = run.of_type(FLOATING_IP)
+    (interface,) = run.of_type("openstack:networking/routerInterface:RouterInterface")
+    assert floating_ip.inputs["portId"] == run.named("lxd-1-port").id
+    assert floating_ip.inputs["pool"] == "public"
+    assert interface.urn in floating_ip.options["depends_on"]
+    assert run.exports["sshCommands"]["lxd-1"] == f"ssh ubuntu@{floating_ip.outputs['address']}"
+
+
+def test_router_gateway_is_the_named_external_network() -> None:
+    run = run_program("dev")
+    (lookup,) = [i for i in run.invokes if i.token.endswith("getNetwork")]
+    assert lookup.args == {"name": "public", "external": True}
+    router = run.of_type("openstack:networking/router:Router")[0]
+    assert router.inputs["externalNetworkId"] == lookup.result["id"]
+
+
+def rule_summaries(run: ProgramRun) -> set[tuple[Any, ...]]:
+    return {
+        (
+            r.inputs["direction"],
+            r.inputs.get("protocol"),
+            r.inputs.get("portRangeMin"),
+            r.inputs.get("remoteIpPrefix"),
+            "remoteGroupId" in r.inputs,
+        )
+        for r in run.of_type(RULE)
+    }
+
+
+@pytest.mark.parametrize(
+    ("stack", "rules"),
+    [
+        pytest.param(
+            "dev",
+            {
+                ("ingress", None, None, None, True),
+                ("ingress", "tcp", 22, "203.0.113.0/24", False),
+                ("ingress", "icmp", None, "203.0.113.0/24", False),
+            },
+            id="dev-ssh-and-icmp-from-the-office",
+        ),
+        pytest.param(
+            "prod",
+            {
+                ("ingress", None, None, None, True),
+                ("ingress", "tcp", 22, "10.20.3.10/32", False),
+                ("ingress", "icmp", None, "10.20.3.10/32", False),
+                ("ingress", "tcp", 8443, "10.20.3.10/32", False),
+            },
+            id="prod-bastion-only-with-lxd-api",
+        ),
+    ],
+)
+def test_security_group_opens_only_what_the_stack_lists(
+    stack: str, rules: set[tuple[Any, ...]]
+) -> None:
+    assert rule_summaries(run_program(stack)) == rules
+
+
+def test_ssh_from_anywhere_only_when_listed() -> None:
+    run = stack_run("dev", sshIngress=["0.0.0.0/0"])
+    assert ("ingress", "tcp", 22, "0.0.0.0/0", False) in rule_summaries(run)
+    closed = stack_run("dev", sshIngress=[])
+    assert rule_summaries(closed) == {("ingress", None, None, None, True)}
+
+
+def test_port_security_off_drops_pairs_and_groups() -> None:
+    run = stack_run("dev", containerAccess="port-security-off")
+    port = run.named("lxd-1-port")
+    assert port.inputs["portSecurityEnabled"] is False
+    assert port.inputs["noSecurityGroups"] is True
+    assert "allowedAddressPairs" not in port.inputs
+    assert "securityGroupIds" not in port.inputs
+    assert not run.of_type("openstack:networking/secGroup:SecGroup")
+
+
+def test_boot_volume_is_made_from_the_looked_up_image() -> None:
+    run = run_program("prod")
+    (lookup,) = [i for i in run.invokes if i.token.endswith("getImage")]
+    for name in host_names(run):
+        server = run.named(f"{name}-server")
+        assert "imageName" not in server.inputs
+        (volume,) = server.inputs["blockDevices"]
+        assert volume["uuid"] == lookup.result["id"]
+        assert (volume["sourceType"], volume["destinationType"]) == ("image", "volume")
+        assert volume["volumeSize"] == 80
+
+
+def test_without_a_boot_volume_the_server_boots_the_image_by_name() -> None:
+    server = run_program("dev").named("lxd-1-server")
+    assert server.inputs["imageName"] == "ubuntu-24.04-server-cloudimg-amd64"
+    assert "blockDevices" not in server.inputs
+
+
+def test_uploaded_public_key_becomes_the_servers_key_pair() -> None:
+    run = run_program("dev")
+    (key_pair,) = run.of_type("openstack:compute/keypair:Keypair")
+    assert key_pair.inputs["publicKey"] == read_stack_config("dev")["lxdhost:publicKey"]
+    assert run.named("lxd-1-server").inputs["keyPair"] == key_pair.outputs["name"] == "lxdhost-dev"
+    assert run_program("prod").named("lxd-a-server").inputs["keyPair"] == "ops-2026"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        pytest.param({"distro": "debian"}, "hwaddress ether", id="debian-ifupdown"),
+        pytest.param(
+            {"distro": "debian", "hostNetwork": "netplan"}, "netplan.io", id="debian-netplan"
+        ),
+        pytest.param({"distro": "debian", "lxdInit": "module"}, "/etc/lxd-profiles/", id="module"),
+        pytest.param({"mtu": 1400}, "mtu: 1400", id="explicit-mtu-reaches-the-host"),
+    ],
+)
+def test_host_options_reach_the_user_data(
+    overrides: Mapping[str, object], fragment: str, read_user_data: Callable[[str], Any]
+) -> None:
+    run = stack_run("dev", **overrides)
+    text = run.named("lxd-1-server").inputs["userData"]
+    assert fragment in text
+    assert fragment not in run_program("dev").named("lxd-1-server").inputs["userData"]
+    assert read_user_data(text).bridge_macaddress == run.named("lxd-1-port").outputs["macAddress"]
+    assert sorted(read_user_data(text).lxd_profiles)[-1] == "slot-10"
+
+
+def test_containers_take_the_networks_mtu_unless_the_stack_sets_one(
+    read_user_data: Callable[[str], Any],
+) -> None:
+    network_mtu = run_program("dev").of_type("openstack:networking/network:Network")[0]
+    text = run_program("dev").named("lxd-1-server").inputs["userData"]
+    (interface,) = read_user_data(text).slot_network_config("slot-01")["config"]
+    assert interface["mtu"] == network_mtu.outputs["mtu"] == 1450
+
+
+def test_exports_the_plan_and_an_ssh_command_per_host() -> None:
+    run = run_program("prod")
+    assert run.exports["subnetId"] == read_stack_config("prod")["lxdhost:subnetId"]
+    assert run.exports["reservedRange"] == {"start": "10.20.0.36", "end": "10.20.3.254"}
+    assert run.exports["sshCommands"] == {
+        name: f"ssh ubuntu@{run.exports['hosts'][name]['fixedIp']}" for name in host_names(run)
+    }
+    assert run.exports["hosts"]["lxd-b"]["containerSlots"]["slot-01"] == {
+        "ip": "10.20.0.46",
+        "mac": "0a:4c:0a:14:00:2e",
+    }
+
+
+class CountingMocks(CloudMocks):
+    """The cloud mocks, counting every resource the program asks for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.registered: list[str] = []
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        self.registered.append(args.name)
+        return super().new_resource(args)
+
+
+BAD_STACKS = [
+    pytest.param({"image": None}, "lxdhost:image: required", id="no-image"),
+    pytest.param({"cidr": "10.0.0.0/29"}, "lxdhost:dhcpPoolSize:", id="pool-outgrows-cidr"),
+    pytest.param({"cidr": "fd00::/64"}, "lxdhost:cidr: fd00::/64 is IPv6", id="ipv6"),
+    pytest.param(
+        {"cidr": "192.168.0.0/27", "hostCount": 2},
+        "lxdhost:slotsPerHost: 2 host(s) x 10 slot(s) need 20",
+        id="slots-do-not-fit",
+    ),
+    pytest.param({"hostCount": 30}, "lxdhost:dhcpPoolSize:", id="pool-misses-hosts"),
+    pytest.param({"slotsPerHost": 12}, "lxdhost:slotsPerHost: 12 slots", id="over-pair-limit"),
+    pytest.param({"sshIngress": "0.0.0.0/0"}, "lxdhost:sshIngress: expected a list", id="scalar"),
+    pytest.param({"networkMode": "adopt"}, "lxdhost:subnetId: required", id="adopt-no-subnet"),
+    pytest.param({"externalNetwork": ""}, "lxdhost:externalNetwork: required", id="no-gateway"),
+    pytest.param({"hostname": "web"}, "lxdhost:hostname: unknown key (did you", id="typo"),
+    pytest.param({"publicKey": "AAAA"}, "lxdhost:publicKey: not an OpenSSH", id="bad-key"),
+    pytest.param({"floatingIps": "maybe"}, "lxdhost:floatingIps: expected true", id="bool"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), BAD_STACKS)
+def test_bad_stack_is_refused_naming_its_key_before_any_resource(
+    overrides: Mapping[str, object], message: str
+) -> None:
+    config: dict[str, Any] = read_stack_config("dev")
+    for name, value in overrides.items():
+        if value is None:
+            config.pop(f"lxdhost:{name}")
+        else:
+            config[f"lxdhost:{name}"] = value
+    mocks = CountingMocks()
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("dev", config, mocks=mocks)
+    assert message in str(caught.value)
+    assert mocks.registered == []
