@@ -339,6 +339,9 @@ class CloudConfig:
         return document
 
 
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class _LiteralDumper(yaml.SafeDumper):
     """SafeDumper that writes multi-line strings as literal blocks and indents sequences."""
 
@@ -381,10 +384,11 @@ def check_size(user_data: str, limit: int = NOVA_USER_DATA_LIMIT) -> int:
     """The encoded size; raises UserDataError saying by how much it is over Nova's limit."""
     size = encoded_size(user_data)
     if size > limit:
+        over = size - limit
         raise UserDataError(
             [
-                f"user_data: {size} bytes base64-encoded is {size - limit} bytes over "
-                f"Nova's limit of {limit}; drop packages, files or profiles"
+                f"user_data: {size} bytes base64-encoded, {over} byte{'s' if over > 1 else ''} "
+                f"over Nova's limit of {limit}; drop packages, files or profiles"
             ]
         )
     return size
@@ -422,7 +426,9 @@ def _ssh_key_problems(keys: tuple[str, ...], where: str) -> list[str]:
 
 def _preseed_problems(preseed: str, where: str) -> list[str]:
     try:
-        parsed = yaml.safe_load(preseed)
+        # libyaml's parser when PyYAML has it: the same document in a fraction of the time of
+        # the pure-Python one, and this runs for every host's user-data.
+        parsed = yaml.load(preseed, Loader=_SAFE_LOADER)
     except yaml.YAMLError as error:
         return [f"{where}: not YAML ({str(error).splitlines()[0]})"]
     if not isinstance(parsed, dict):

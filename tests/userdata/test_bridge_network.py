@@ -1,0 +1,183 @@
+"""The host bridge's files: the ifupdown (blog) and netplan renderers, and their rejections."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from userdata.cloudconfig import WriteFile
+from userdata.network import (
+    BRIDGE_LINK_PATH,
+    CLOUD_INIT_NETPLAN_PATH,
+    DISABLE_NETWORK_CONFIG_PATH,
+    INTERFACES_PATH,
+    HostBridge,
+    mac_problem,
+)
+
+BLOG_INTERFACES = """\
+# Re-configure for LXD bridge
+auto ens3
+auto br0
+iface br0 inet dhcp
+    bridge_ports ens3
+
+iface ens3 inet manual
+    up ip link set ens3 promisc on
+"""
+
+BLOG_LINK = """\
+[Match]
+OriginalName=br0
+
+[Link]
+Name=br0
+"""
+
+
+def by_path(files: tuple[WriteFile, ...]) -> dict[str, WriteFile]:
+    return {item.path: item for item in files}
+
+
+def test_ifupdown_writes_the_blogs_files_with_ip_instead_of_ifconfig() -> None:
+    files = HostBridge("ifupdown", disable_cloud_init_network=False).files()
+    assert [(f.path, f.content, f.permissions) for f in files] == [
+        (INTERFACES_PATH, BLOG_INTERFACES, None),
+        (BRIDGE_LINK_PATH, BLOG_LINK, None),
+    ]
+
+
+def test_ifupdown_pins_the_port_mac_and_mtu_on_the_bridge() -> None:
+    bridge = HostBridge("ifupdown", "eth1", "lxbr", mtu=1450, macaddress="fa:16:3e:00:00:01")
+    interfaces = by_path(bridge.files())[INTERFACES_PATH].content
+    assert interfaces == (
+        "# Re-configure for LXD bridge\n"
+        "auto eth1\n"
+        "auto lxbr\n"
+        "iface lxbr inet dhcp\n"
+        "    bridge_ports eth1\n"
+        "    hwaddress ether fa:16:3e:00:00:01\n"
+        "    mtu 1450\n"
+        "\n"
+        "iface eth1 inet manual\n"
+        "    mtu 1450\n"
+        "    up ip link set eth1 promisc on\n"
+    )
+    assert "Name=lxbr" in by_path(bridge.files())[BRIDGE_LINK_PATH].content
+
+
+def test_ifupdown_disables_cloud_init_network_but_leaves_its_interfaces_d_file_unread() -> None:
+    files = by_path(HostBridge("ifupdown").files())
+    assert yaml.safe_load(files[DISABLE_NETWORK_CONFIG_PATH].content) == {
+        "network": {"config": "disabled"}
+    }
+    # No `source` line: /etc/network/interfaces.d/50-cloud-init (DHCP on ens3) is never read.
+    assert "source" not in files[INTERFACES_PATH].content
+    assert CLOUD_INIT_NETPLAN_PATH not in files
+
+
+def test_netplan_bridges_the_nic_with_dhcp_on_the_bridge_and_the_ports_mac() -> None:
+    bridge = HostBridge("netplan", macaddress="fa:16:3e:12:34:56", mtu=1450)
+    files = by_path(bridge.files())
+    netplan = files["/etc/netplan/60-br0.yaml"]
+    assert netplan.permissions == "0600"
+    assert yaml.safe_load(netplan.content) == {
+        "network": {
+            "version": 2,
+            "renderer": "networkd",
+            "ethernets": {"ens3": {"dhcp4": False, "dhcp6": False, "mtu": 1450}},
+            "bridges": {
+                "br0": {
+                    "interfaces": ["ens3"],
+                    "macaddress": "fa:16:3e:12:34:56",
+                    "mtu": 1450,
+                    "dhcp4": True,
+                    "parameters": {"stp": False, "forward-delay": 0},
+                }
+            },
+        }
+    }
+
+
+def test_netplan_without_mac_or_mtu_leaves_them_to_systemd_and_dhcp() -> None:
+    netplan = yaml.safe_load(
+        by_path(HostBridge("netplan").files())["/etc/netplan/60-br0.yaml"].content
+    )
+    assert "macaddress" not in netplan["network"]["bridges"]["br0"]
+    assert "mtu" not in netplan["network"]["ethernets"]["ens3"]
+
+
+def test_netplan_neutralises_cloud_inits_file_and_disables_its_network_config() -> None:
+    files = HostBridge("netplan").files()
+    assert [f.path for f in files] == [
+        "/etc/netplan/60-br0.yaml",
+        CLOUD_INIT_NETPLAN_PATH,
+        DISABLE_NETWORK_CONFIG_PATH,
+    ]
+    neutralised = by_path(files)[CLOUD_INIT_NETPLAN_PATH]
+    assert yaml.safe_load(neutralised.content) == {"network": {"version": 2}}
+    assert neutralised.permissions == "0600"
+
+
+def test_netplan_on_debian_also_replaces_ifupdowns_interfaces_file() -> None:
+    files = by_path(HostBridge("netplan", replace_interfaces=True).files())
+    interfaces = files[INTERFACES_PATH].content
+    assert "iface lo inet loopback" in interfaces
+    assert "\nsource" not in interfaces
+    assert "ens3" not in interfaces.split("\n", 2)[-1]  # only the comment names it
+
+
+def test_without_disabling_cloud_init_only_the_bridge_file_is_written() -> None:
+    files = HostBridge("netplan", disable_cloud_init_network=False).files()
+    assert [f.path for f in files] == ["/etc/netplan/60-br0.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("bridge", "expected"),
+    [
+        pytest.param(HostBridge("networkd"), ["network_renderer: 'networkd'"], id="renderer"),  # type: ignore[arg-type]
+        pytest.param(HostBridge("netplan", interface="ens3 "), ["interface: 'ens3 '"], id="space"),
+        pytest.param(
+            HostBridge("netplan", bridge="a-very-long-bridge"),
+            ["bridge: 'a-very-long-bridge' is not a Linux interface name"],
+            id="name-over-15",
+        ),
+        pytest.param(HostBridge("netplan", bridge="ens3"), ["bridge: 'ens3' is also"], id="same"),
+        pytest.param(HostBridge("netplan", mtu=100), ["mtu: 100 is outside"], id="mtu-low"),
+        pytest.param(HostBridge("netplan", mtu=True), ["mtu: True is outside"], id="mtu-bool"),  # type: ignore[arg-type]
+        pytest.param(
+            HostBridge("ifupdown", macaddress="FA:16:3E:12:34:56"),
+            ["macaddress: 'FA:16:3E:12:34:56' is not a MAC"],
+            id="mac-upper-case",
+        ),
+        pytest.param(
+            HostBridge("ifupdown", macaddress="fa:16:3e:12:34"),
+            ["macaddress: 'fa:16:3e:12:34' is not a MAC"],
+            id="mac-five-octets",
+        ),
+        pytest.param(
+            HostBridge("ifupdown", macaddress="fa-16-3e-12-34-56"),
+            ["macaddress: 'fa-16-3e-12-34-56' is not a MAC"],
+            id="mac-dashes",
+        ),
+        pytest.param(
+            HostBridge("ifupdown", macaddress="01:00:5e:00:00:01"),
+            ["macaddress: '01:00:5e:00:00:01' is a multicast MAC"],
+            id="mac-multicast",
+        ),
+        pytest.param(
+            HostBridge("ifupdown", interface="", bridge="", macaddress="x"),
+            ["interface: ''", "bridge: ''", "bridge: '' is also", "macaddress: 'x'"],
+            id="everything-at-once",
+        ),
+    ],
+)
+def test_rejects_bad_bridge_parameters(bridge: HostBridge, expected: list[str]) -> None:
+    problems = bridge.problems()
+    assert len(problems) == len(expected), problems
+    for problem, start in zip(problems, expected, strict=True):
+        assert problem.startswith(start)
+
+
+def test_mac_problem_accepts_a_neutron_port_mac() -> None:
+    assert mac_problem("fa:16:3e:12:34:56", "macaddress") is None

@@ -1,0 +1,232 @@
+"""A whole host: what each distro, renderer and LXD form adds, rejections, size and determinism."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from userdata_support import EXAMPLES, GOLDEN_DIR, PROJECT_ROOT
+
+from userdata import HostSpec, LxdProfile, UserDataError, build_cloud_config, render_host
+from userdata.hostfile import load_host_file
+from userdata.lxd import container_slot_profile
+
+SLOT = container_slot_profile(
+    name="slot-01",
+    hwaddr="0a:4c:c0:a8:00:65",
+    address="192.168.0.101/24",
+    gateway="192.168.0.1",
+    nameservers=("8.8.8.8",),
+)
+
+
+def document(spec: HostSpec) -> dict[str, object]:
+    parsed = yaml.safe_load(render_host(spec))
+    assert isinstance(parsed, dict)
+    return parsed
+
+
+def paths(spec: HostSpec) -> list[str]:
+    return [item["path"] for item in document(spec)["write_files"]]  # type: ignore[index, union-attr]
+
+
+@pytest.mark.parametrize(
+    ("spec", "renderer", "packages", "unverified"),
+    [
+        pytest.param(HostSpec(distro="ubuntu"), "netplan", None, None, id="ubuntu"),
+        pytest.param(
+            HostSpec(distro="debian"), "ifupdown", ["bridge-utils", "lxd"], ["lxd"], id="debian"
+        ),
+        pytest.param(
+            HostSpec(distro="ubuntu", network_renderer="ifupdown"),
+            "ifupdown",
+            ["bridge-utils"],
+            None,
+            id="ubuntu-ifupdown",
+        ),
+        pytest.param(
+            HostSpec(distro="debian", network_renderer="netplan"),
+            "netplan",
+            ["netplan.io", "lxd"],
+            ["lxd"],
+            id="debian-netplan",
+        ),
+    ],
+)
+def test_distro_decides_renderer_packages_and_whether_lxd_must_be_unverified(
+    spec: HostSpec, renderer: str, packages: list[str] | None, unverified: list[str] | None
+) -> None:
+    assert spec.renderer == renderer
+    rendered = document(spec)
+    assert rendered.get("packages") == packages
+    # cloud-init 22.4 on Debian skips the lxd module ("not verified on distro") without this.
+    assert rendered.get("unverified_modules") == unverified
+
+
+def test_debian_with_netplan_stops_ifupdown_reading_cloud_inits_interfaces_d() -> None:
+    assert paths(HostSpec(distro="debian", network_renderer="netplan")) == [
+        "/etc/netplan/60-br0.yaml",
+        "/etc/netplan/50-cloud-init.yaml",
+        "/etc/network/interfaces",
+        "/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg",
+    ]
+
+
+def test_every_host_reboots_once_so_the_bridge_takes_effect() -> None:
+    assert document(HostSpec())["power_state"] == {
+        "delay": "now",
+        "mode": "reboot",
+        "message": "Bye Bye",
+        "timeout": 60,
+        "condition": True,
+    }
+
+
+def test_preseed_form_carries_the_profiles_and_no_init_or_bridge() -> None:
+    lxd = document(HostSpec(profiles=(SLOT,)))["lxd"]
+    assert list(lxd) == ["preseed"]  # type: ignore[arg-type]
+    names = [p["name"] for p in yaml.safe_load(lxd["preseed"])["profiles"]]  # type: ignore[index]
+    assert names == ["default", "slot-01"]
+    assert "runcmd" not in document(HostSpec(profiles=(SLOT,)))
+
+
+def test_module_form_loads_the_profiles_with_runcmd_after_the_users_commands_come_last() -> None:
+    rendered = document(HostSpec(lxd_form="module", profiles=(SLOT,), runcmd=("echo ready",)))
+    assert rendered["lxd"] == {
+        "init": {"storage_backend": "dir"},
+        "bridge": {"mode": "existing", "name": "br0", "ipv4_nat": False},
+    }
+    assert rendered["runcmd"] == [
+        "lxc profile create slot-01",
+        "lxc profile edit slot-01 < /etc/lxd-profiles/slot-01.yaml",
+        "echo ready",
+    ]
+
+
+def test_lxd_network_address_reaches_either_form() -> None:
+    spec = HostSpec(lxd_network_address="fd00::2", lxd_network_port=9443)
+    preseed = yaml.safe_load(document(spec)["lxd"]["preseed"])  # type: ignore[index]
+    assert preseed["config"] == {"core.https_address": "[fd00::2]:9443"}
+    module = document(HostSpec(lxd_form="module", lxd_network_address="10.0.0.5"))
+    assert module["lxd"]["init"] == {  # type: ignore[index]
+        "storage_backend": "dir",
+        "network_address": "10.0.0.5",
+        "network_port": 8443,
+    }
+
+
+def test_users_packages_follow_the_required_ones_once_each() -> None:
+    spec = HostSpec(distro="debian", packages=("htop", "lxd", "jq"))
+    assert document(spec)["packages"] == ["bridge-utils", "lxd", "htop", "jq"]
+
+
+def test_package_update_upgrade_and_keys_pass_through() -> None:
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKey me@example"
+    rendered = document(
+        HostSpec(package_update=True, package_upgrade=True, ssh_authorized_keys=(key,))
+    )
+    assert rendered["package_update"] is True
+    assert rendered["package_upgrade"] is True
+    assert rendered["ssh_authorized_keys"] == [key]
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        pytest.param(HostSpec(distro="fedora"), ["distro: 'fedora'"], id="distro"),  # type: ignore[arg-type]
+        pytest.param(HostSpec(lxd_form="auto"), ["lxd_form: 'auto'"], id="lxd-form"),  # type: ignore[arg-type]
+        pytest.param(HostSpec(storage_backend="ceph"), ["storage_backend: 'ceph'"], id="backend"),  # type: ignore[arg-type]
+        pytest.param(HostSpec(storage_pool=""), ["storage_pool: ''"], id="pool"),
+        pytest.param(
+            HostSpec(profiles=(LxdProfile("default"),)),
+            ["profiles[0].name: 'default'"],
+            id="default-profile",
+        ),
+        pytest.param(
+            HostSpec(profiles=(SLOT, SLOT)),
+            ["profiles[1].name: 'slot-01' is declared twice", "profiles[1]: hwaddr"],
+            id="same-slot-twice",
+        ),
+        pytest.param(
+            HostSpec(macaddress="0a:4c:c0:a8:00:65", profiles=(SLOT,)),
+            ["profiles[0]: hwaddr 0a:4c:c0:a8:00:65 is the host's own"],
+            id="slot-mac-is-hosts",
+        ),
+        pytest.param(
+            HostSpec(bridge="lxbr", profiles=(SLOT.bound_to("br0"),)),
+            ["profiles[0].devices.eth0.parent: 'br0' is not the host's bridge 'lxbr'"],
+            id="slot-on-another-bridge",
+        ),
+        pytest.param(
+            HostSpec(lxd_network_address="any"), ["lxd_network_address: 'any'"], id="listen"
+        ),
+        pytest.param(HostSpec(lxd_network_port=0), ["lxd_network_port: 0"], id="port"),
+        pytest.param(HostSpec(reboot_timeout=-1), ["reboot_timeout: -1"], id="timeout"),
+        pytest.param(HostSpec(packages=("two words",)), ["packages[0]: 'two words'"], id="package"),
+        pytest.param(
+            HostSpec(interface="br0", macaddress="FA:16:3E:00:00:01", mtu=10),
+            ["bridge: 'br0' is also", "mtu: 10", "macaddress: 'FA:16:3E:00:00:01'"],
+            id="several-network-fields",
+        ),
+    ],
+)
+def test_rejects_a_bad_host_naming_every_field(spec: HostSpec, expected: list[str]) -> None:
+    with pytest.raises(UserDataError) as caught:
+        render_host(spec)
+    assert len(caught.value.problems) == len(expected), caught.value.problems
+    for problem, start in zip(caught.value.problems, expected, strict=True):
+        assert problem.startswith(start)
+
+
+def test_a_host_past_novas_limit_is_refused_saying_by_how_much() -> None:
+    slots = tuple(
+        container_slot_profile(
+            name=f"slot-{n:03}",
+            hwaddr=f"0a:00:00:00:{n // 256:02x}:{n % 256:02x}",
+            address=f"10.{n // 250}.{n % 250}.10/8",
+            gateway="10.255.255.254",
+            nameservers=("8.8.8.8", "8.8.4.4"),
+        )
+        for n in range(120)
+    )
+    build_cloud_config(HostSpec(profiles=slots))  # valid as a document ...
+    with pytest.raises(UserDataError) as caught:
+        render_host(HostSpec(profiles=slots))  # ... but too big for Nova
+    (problem,) = caught.value.problems
+    assert "over Nova's limit of 65535" in problem
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_examples_render_to_their_golden_files(example: Path) -> None:
+    golden = GOLDEN_DIR / f"{example.stem}.user-data"
+    text = render_host(load_host_file(example))
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), (
+        f"{example.name} renders differently from {golden.name}: a changed byte replaces the "
+        "server; if intended, rerun with UPDATE_GOLDEN=1 and review the diff"
+    )
+
+
+def test_two_processes_render_the_same_bytes() -> None:
+    script = (
+        "import sys; from userdata import render_host; "
+        "from userdata.hostfile import load_host_file; "
+        "sys.stdout.write(''.join(render_host(load_host_file(p)) for p in sys.argv[1:]))"
+    )
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", script, *map(str, EXAMPLES)],
+            capture_output=True,
+            check=True,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count(b"#cloud-config\n") == len(EXAMPLES) >= 3

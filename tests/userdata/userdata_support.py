@@ -1,0 +1,57 @@
+"""Paths the userdata tests share, and the real tools (cloud-init, netplan, ifupdown) that judge."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES_DIR = PROJECT_ROOT / "userdata" / "examples"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.yaml"))
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+CLOUD_INIT_SCHEMA = Path(
+    "/usr/lib/python3/dist-packages/cloudinit/config/schemas/schema-cloud-config-v1.json"
+)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A command-line tool from a Debian package; tests that need it skip, naming the package."""
+
+    command: str
+    package: str
+
+    def require(self) -> str:
+        path = shutil.which(self.command)
+        if path is None:
+            pytest.skip(
+                f"`{self.command}` not found: install Debian's {self.package} package "
+                "(scripts/install --apt)"
+            )
+        return path
+
+    def run(self, *arguments: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.require(), *map(str, arguments)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+CLOUD_INIT = Tool("cloud-init", "cloud-init")
+NETPLAN = Tool("netplan", "netplan.io")
+IFQUERY = Tool("ifquery", "ifupdown")
+
+
+def require_cloud_init_schema() -> Path:
+    """cloud-init's own JSON schema for cloud-config, as Debian's package ships it."""
+    if not CLOUD_INIT_SCHEMA.is_file():
+        pytest.skip(f"{CLOUD_INIT_SCHEMA} not found: install Debian's cloud-init package")
+    return CLOUD_INIT_SCHEMA
