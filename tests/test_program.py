@@ -234,7 +234,7 @@ def test_created_subnet_is_plain_and_adopted_subnet_is_imported_kept_and_protect
 
 def test_adopt_import_step_imports_the_subnet_unchanged_and_nothing_else() -> None:
     run = stack_run("prod", adoptStage="import")
-    assert [r.type for r in run.resources] == ["lxdhost:index:TenantNetwork", SUBNET]
+    assert sorted(r.type for r in run.resources) == ["lxdhost:index:TenantNetwork", SUBNET]
     subnet = run.of_type(SUBNET)[0]
     assert "allocationPools" in subnet.options["ignore_changes"]
     assert subnet.options["import_id"] and subnet.options["retain_on_delete"]

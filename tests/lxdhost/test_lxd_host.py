@@ -1,0 +1,234 @@
+"""`LxdHost` on its own, under Pulumi's mocks: port, server, floating IP and their wiring.
+
+Assertions run inside `Output.apply` in `@pulumi.runtime.test` functions, which wait for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from ipaddress import IPv4Address
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from lxdhost.addressing import ContainerSlot, slot_mac_address
+from lxdhost.config import ContainerAccess
+from lxdhost.host import HostUserData, LxdHost, LxdHostArgs, host_spec, slot_profiles
+from lxdhost.offline import CloudMocks
+
+SLOTS = tuple(
+    ContainerSlot(
+        name=f"slot-0{n}",
+        ip_address=IPv4Address(f"10.0.0.{20 + n}"),
+        mac_address=slot_mac_address(IPv4Address(f"10.0.0.{20 + n}")),
+    )
+    for n in range(1, 4)
+)
+
+
+@pytest.fixture(autouse=True)
+def mocks() -> Iterator[None]:
+    pulumi.runtime.set_mocks(CloudMocks(), project="lxdhost", stack="unit", preview=False)
+    yield
+
+
+def args(**changes: Any) -> LxdHostArgs:
+    values: dict[str, Any] = {
+        "network_id": "net-1",
+        "subnet_id": "subnet-1",
+        "image_name": "ubuntu-24.04",
+        "flavor_name": "m1.medium",
+        "container_slots": SLOTS,
+        "prefix_length": 24,
+        "gateway_ip": "10.0.0.1",
+        "dns_nameservers": ("10.0.0.2",),
+        "security_group_ids": ("sg-1",),
+        "key_pair": "ops",
+    }
+    values.update(changes)
+    return LxdHostArgs(**values)
+
+
+def bridge_mac(user_data: str) -> str:
+    document = yaml.safe_load(user_data)
+    for entry in document["write_files"]:
+        if entry["path"] == "/etc/netplan/60-br0.yaml":
+            return str(yaml.safe_load(entry["content"])["network"]["bridges"]["br0"]["macaddress"])
+    raise AssertionError("no netplan bridge file")
+
+
+def profile_names(user_data: str) -> list[str]:
+    preseed = yaml.safe_load(yaml.safe_load(user_data)["lxd"]["preseed"])
+    return [profile["name"] for profile in preseed["profiles"]]
+
+
+@pulumi.runtime.test
+def test_port_pairs_are_the_slots_with_their_macs() -> pulumi.Output[None]:
+    host = LxdHost("lxd-1", args())
+
+    def check(values: Sequence[Any]) -> None:
+        pairs, enabled, groups = values
+        assert [(p["ip_address"], p["mac_address"]) for p in pairs] == [
+            (str(slot.ip_address), slot.mac_address) for slot in SLOTS
+        ]
+        assert enabled is True
+        assert groups == ["sg-1"]
+
+    return pulumi.Output.all(
+        host.port.allowed_address_pairs,
+        host.port.port_security_enabled,
+        host.port.security_group_ids,
+    ).apply(check)
+
+
+@pulumi.runtime.test
+def test_user_data_pins_br0_to_the_ports_mac_and_carries_one_profile_per_slot() -> pulumi.Output[
+    None
+]:
+    host = LxdHost("lxd-1", args())
+
+    def check(values: Sequence[Any]) -> None:
+        mac, user_data = values
+        assert mac.startswith("fa:16:3e:")
+        assert bridge_mac(user_data) == mac
+        assert profile_names(user_data) == ["default", "slot-01", "slot-02", "slot-03"]
+
+    return pulumi.Output.all(host.port.mac_address, host.server.user_data).apply(check)
+
+
+@pulumi.runtime.test
+def test_server_boots_on_the_port_with_the_key_pair() -> pulumi.Output[None]:
+    host = LxdHost("lxd-1", args())
+
+    def check(values: Sequence[Any]) -> None:
+        networks, port_id, key_pair, image_name, groups = values
+        assert [network["port"] for network in networks] == [port_id]
+        assert (key_pair, image_name) == ("ops", "ubuntu-24.04")
+        assert not groups, "security groups belong on the port, not the server"
+
+    return pulumi.Output.all(
+        host.server.networks,
+        host.port.id,
+        host.server.key_pair,
+        host.server.image_name,
+        host.server.security_groups,
+    ).apply(check)
+
+
+@pulumi.runtime.test
+def test_port_security_off_has_no_pairs_and_no_groups() -> pulumi.Output[None]:
+    host = LxdHost(
+        "lxd-1", args(container_access=ContainerAccess.PORT_SECURITY_OFF, security_group_ids=())
+    )
+
+    def check(values: Sequence[Any]) -> None:
+        enabled, no_groups, pairs, groups = values
+        assert enabled is False
+        assert no_groups is True
+        assert not pairs
+        assert not groups
+
+    return pulumi.Output.all(
+        host.port.port_security_enabled,
+        host.port.no_security_groups,
+        host.port.allowed_address_pairs,
+        host.port.security_group_ids,
+    ).apply(check)
+
+
+@pulumi.runtime.test
+def test_outputs_name_the_fixed_ip_and_the_slots() -> pulumi.Output[None]:
+    host = LxdHost("lxd-1", args())
+    assert host.container_slots["slot-02"] == {"ip": "10.0.0.22", "mac": "0a:4c:0a:00:00:16"}
+
+    def check(values: Sequence[Any]) -> None:
+        fixed_ip, all_fixed_ips, floating_ip = values
+        assert fixed_ip == all_fixed_ips[0]
+        assert floating_ip is None
+
+    return pulumi.Output.all(
+        host.fixed_ip, host.port.all_fixed_ips, host.floating_ip_address
+    ).apply(check)
+
+
+@pulumi.runtime.test
+def test_floating_ip_from_the_pool_on_the_port() -> pulumi.Output[None]:
+    host = LxdHost("lxd-1", args(floating_ip_pool="public"))
+    assert host.floating_ip is not None
+
+    def check(values: Sequence[Any]) -> None:
+        pool, port_id, floating_port, address, exported = values
+        assert pool == "public"
+        assert floating_port == port_id
+        assert address == exported
+
+    return pulumi.Output.all(
+        host.floating_ip.pool,
+        host.port.id,
+        host.floating_ip.port_id,
+        host.floating_ip.address,
+        host.floating_ip_address,
+    ).apply(check)
+
+
+@pulumi.runtime.test
+def test_explicit_mtu_wins_over_the_networks() -> pulumi.Output[None]:
+    host = LxdHost("lxd-1", args(mtu=1400, network_mtu=1450))
+
+    def check(user_data: str) -> None:
+        assert "mtu: 1400" in user_data
+        assert "1450" not in user_data
+
+    return host.server.user_data.apply(lambda text: check(str(text)))
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        pytest.param(
+            {"max_address_pairs": 2}, "container_slots: 3 slots", id="more-slots-than-pairs"
+        ),
+        pytest.param(
+            {"container_access": ContainerAccess.PORT_SECURITY_OFF},
+            "security_group_ids",
+            id="groups-without-port-security",
+        ),
+        pytest.param({"boot_volume_size": 20}, "boot_image_id", id="volume-without-image-id"),
+        pytest.param({"container_slots": SLOTS + SLOTS[:1]}, "repeat", id="repeated-slot"),
+    ],
+)
+def test_invalid_args_are_refused_naming_the_input(changes: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        LxdHost("lxd-1", args(**changes))
+
+
+def test_slot_profiles_carry_address_gateway_dns_and_mac() -> None:
+    (profile,) = slot_profiles(
+        SLOTS[:1], prefix_length=24, gateway_ip="10.0.0.1", dns_nameservers=["10.0.0.2"], mtu=None
+    )
+    assert profile.name == "slot-01"
+    assert profile.devices["eth0"]["hwaddr"] == "0a:4c:0a:00:00:15"
+    network = yaml.safe_load(profile.config["user.network-config"])
+    (static,) = network["config"][0]["subnets"]
+    assert (static["address"], static["gateway"], static["dns_nameservers"]) == (
+        "10.0.0.21/24",
+        "10.0.0.1",
+        ["10.0.0.2"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("user_data", "listens"),
+    [
+        pytest.param(HostUserData(), None, id="lxd-api-closed-local-socket-only"),
+        pytest.param(HostUserData(lxd_api_port=8443), "::", id="lxd-api-open-on-every-address"),
+    ],
+)
+def test_lxd_listens_on_the_network_only_when_its_api_is_opened(
+    user_data: HostUserData, listens: str | None
+) -> None:
+    spec = host_spec(args(user_data=user_data), macaddress="fa:16:3e:00:00:01", mtu=None)
+    assert spec.lxd_network_address == listens
+    assert spec.macaddress == "fa:16:3e:00:00:01"
