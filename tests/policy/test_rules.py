@@ -1,0 +1,369 @@
+"""Each policy rule on resource inputs recorded from the program's own runs under mocks.
+
+A passing case is a stack as shipped or as a user may configure it; a failing case is a stack
+configured the way the rule forbids or, where the program itself never builds such a resource,
+a recorded resource with the one input that breaks the rule changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import pytest
+
+from lxdhost.offline import ProgramRun, RecordedResource, read_stack_config, run_program
+from policy import rules
+
+ADMIN_PORTS = rules.admin_ports()
+
+
+def run(stack: str, **settings: Any) -> ProgramRun:
+    """The program for a stack as shipped, with some lxdhost: keys changed."""
+    return _run(stack, json.dumps(settings, sort_keys=True))
+
+
+@cache
+def _run(stack: str, settings: str) -> ProgramRun:
+    config = read_stack_config(stack)
+    config.update({f"lxdhost:{key}": value for key, value in json.loads(settings).items()})
+    return run_program(stack, config)
+
+
+def resources(stack: str, type_: str, **settings: Any) -> list[RecordedResource]:
+    found = run(stack, **settings).of_type(type_)
+    assert found, f"{stack} declares no {type_}"
+    return found
+
+
+def named(stack: str, name: str, **settings: Any) -> Mapping[str, Any]:
+    return run(stack, **settings).named(name).inputs
+
+
+# --- stack names --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "production"),
+    [
+        pytest.param("prod", True, id="prod"),
+        pytest.param("prod-eu", True, id="prod-prefix"),
+        pytest.param("Production", True, id="any-case"),
+        pytest.param("dev", False, id="dev"),
+        pytest.param("preprod", False, id="prod-inside-the-name"),
+    ],
+)
+def test_is_production(stack: str, production: bool) -> None:
+    assert rules.is_production(stack) is production
+
+
+def test_the_stack_and_parents_come_from_the_urn() -> None:
+    port = run("prod").named("lxd-a-port")
+    assert rules.stack_of(port.urn) == "prod"
+    assert rules.parent_types(port.urn)[-1] == rules.LXD_HOST
+    assert rules.is_lxd_host_port(port.type, port.urn)
+    subnet = run("prod").named("tenant-subnet")
+    assert not rules.is_lxd_host_port(subnet.type, subnet.urn)
+
+
+def test_a_port_outside_an_lxd_host_is_not_an_lxd_host_port() -> None:
+    # As the engine spells a port declared at the top of a program.
+    urn = "urn:pulumi:dev::lxdhost::openstack:networking/port:Port::bastion"
+    assert not rules.is_lxd_host_port(rules.PORT, urn)
+
+
+# --- no SSH or LXD API open to the world --------------------------------------------------------
+
+
+def test_the_shipped_stacks_open_nothing_to_the_world() -> None:
+    for stack in ("dev", "prod"):
+        for rule in resources(stack, rules.SECURITY_GROUP_RULE):
+            assert rules.world_open_admin_ingress(rule.inputs, ADMIN_PORTS) == [], rule.name
+
+
+@pytest.mark.parametrize(
+    ("settings", "rule_name", "expected"),
+    [
+        pytest.param(
+            {"sshIngress": ["0.0.0.0/0"]},
+            "hosts-ssh-0.0.0.0-0",
+            "opens SSH (22/tcp) to 0.0.0.0/0: list only the CIDRs that need it in "
+            "lxdhost:sshIngress",
+            id="ssh-from-ipv4-world",
+        ),
+        pytest.param(
+            {"lxdApiIngress": ["::/0"]},
+            "hosts-lxd-api-..-0",
+            "opens LXD's API (8443/tcp) to ::/0: list only the CIDRs that need it in "
+            "lxdhost:lxdApiIngress",
+            id="lxd-api-from-ipv6-world",
+        ),
+    ],
+)
+def test_a_stack_that_opens_admin_ports_to_the_world_is_reported(
+    settings: dict[str, Any], rule_name: str, expected: str
+) -> None:
+    rule = named("dev", rule_name, **settings)
+    assert rules.world_open_admin_ingress(rule, ADMIN_PORTS) == [f"security group rule {expected}"]
+
+
+def test_icmp_from_the_world_is_not_an_admin_port() -> None:
+    rule = named("dev", "hosts-icmp-0.0.0.0-0", sshIngress=["0.0.0.0/0"])
+    assert rules.world_open_admin_ingress(rule, ADMIN_PORTS) == []
+
+
+def test_the_hosts_own_group_is_not_the_world() -> None:
+    rule = named("dev", "hosts-members-ipv4")
+    assert rule["remoteGroupId"]
+    assert rules.world_open_admin_ingress(rule, ADMIN_PORTS) == []
+
+
+SSH_RULE = ("dev", "hosts-ssh-203.0.113.0-24")
+
+
+@pytest.mark.parametrize(
+    ("change", "exposed"),
+    [
+        pytest.param({}, None, id="as-shipped"),
+        pytest.param({"remoteIpPrefix": "0.0.0.0/0"}, "SSH (22/tcp) to 0.0.0.0/0", id="world-v4"),
+        pytest.param(
+            {"remoteIpPrefix": "0.0.0.0/00"}, "SSH (22/tcp) to 0.0.0.0/0", id="world-v4-spelt-oddly"
+        ),
+        pytest.param(
+            {"remoteIpPrefix": "10.1.2.3/0"}, "SSH (22/tcp) to 0.0.0.0/0", id="host-bits-in-a-/0"
+        ),
+        pytest.param({"remoteIpPrefix": "::/0"}, "SSH (22/tcp) to ::/0", id="world-v6"),
+        pytest.param(
+            {"remoteIpPrefix": None},
+            "SSH (22/tcp) to any address (no remote prefix or group)",
+            id="no-remote-means-anywhere",
+        ),
+        pytest.param(
+            {"remoteIpPrefix": "0.0.0.0/0", "portRangeMin": None, "portRangeMax": None},
+            "SSH (22/tcp) and LXD's API (8443/tcp) to 0.0.0.0/0",
+            id="every-port",
+        ),
+        pytest.param(
+            {
+                "remoteIpPrefix": "0.0.0.0/0",
+                "protocol": None,
+                "portRangeMin": None,
+                "portRangeMax": None,
+            },
+            "SSH (22/tcp) and LXD's API (8443/tcp) to 0.0.0.0/0",
+            id="every-protocol",
+        ),
+        pytest.param(
+            {"remoteIpPrefix": "0.0.0.0/0", "portRangeMin": 1.0, "portRangeMax": 1024.0},
+            "SSH (22/tcp) to 0.0.0.0/0",
+            id="range-covering-ssh",
+        ),
+        pytest.param(
+            {"remoteIpPrefix": "0.0.0.0/0", "protocol": "6"},
+            "SSH (22/tcp) to 0.0.0.0/0",
+            id="tcp-by-number",
+        ),
+        pytest.param({"remoteIpPrefix": "0.0.0.0/0", "protocol": "udp"}, None, id="udp"),
+        pytest.param({"remoteIpPrefix": "0.0.0.0/0", "direction": "egress"}, None, id="egress"),
+        pytest.param(
+            {"remoteIpPrefix": "0.0.0.0/0", "portRangeMin": 80.0, "portRangeMax": 443.0},
+            None,
+            id="web-ports-only",
+        ),
+        pytest.param({"remoteIpPrefix": "0.0.0.0/1"}, None, id="half-the-world-is-a-prefix"),
+        pytest.param({"remoteIpPrefix": None, "remoteGroupId": "group"}, None, id="from-a-group"),
+    ],
+)
+def test_world_open_admin_ingress(change: dict[str, Any], exposed: str | None) -> None:
+    rule = {**named(*SSH_RULE), **change}
+    messages = rules.world_open_admin_ingress(rule, ADMIN_PORTS)
+    if exposed is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1
+        assert messages[0].startswith(f"security group rule opens {exposed}: ")
+
+
+def test_the_lxd_api_port_follows_the_stack() -> None:
+    rule = named("prod", "hosts-lxd-api-0.0.0.0-0", lxdApiIngress=["0.0.0.0/0"], lxdApiPort=9443)
+    assert rules.world_open_admin_ingress(rule, rules.admin_ports(8443)) == []
+    assert rules.world_open_admin_ingress(rule, rules.admin_ports(9443)) == [
+        "security group rule opens LXD's API (9443/tcp) to 0.0.0.0/0: list only the CIDRs that "
+        "need it in lxdhost:lxdApiIngress"
+    ]
+
+
+# --- user_data within Nova's limit --------------------------------------------------------------
+
+
+def test_the_shipped_servers_user_data_fits() -> None:
+    for stack in ("dev", "prod"):
+        for server in resources(stack, rules.INSTANCE):
+            assert server.inputs["userData"]
+            assert rules.user_data_within_nova_limit(server.inputs) == [], server.name
+
+
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [
+        # 49149 bytes encode to 65532 base64 bytes; 49150 to 65536.
+        pytest.param(49149, None, id="largest-that-fits"),
+        pytest.param(
+            49150,
+            "user_data is 65536 bytes base64-encoded, 1 over Nova's limit of 65535: Nova will "
+            "refuse to boot the server",
+            id="one-group-over",
+        ),
+        pytest.param(
+            60000,
+            "user_data is 80000 bytes base64-encoded, 14465 over Nova's limit of 65535: Nova will "
+            "refuse to boot the server",
+            id="far-over",
+        ),
+    ],
+)
+def test_user_data_size(size: int, message: str | None) -> None:
+    server = named("dev", "lxd-1-server")
+    user_data = str(server["userData"])
+    padded = user_data + "#" * (size - len(user_data.encode()))
+    assert len(padded.encode()) == size
+    expected = [] if message is None else [message]
+    assert rules.user_data_within_nova_limit({**server, "userData": padded}) == expected
+
+
+def test_multibyte_user_data_is_measured_in_bytes() -> None:
+    server = named("dev", "lxd-1-server")
+    user_data = str(server["userData"]) + "é" * 25000  # two bytes each in UTF-8
+    assert len(user_data) < 49150 <= len(user_data.encode())
+    assert rules.user_data_within_nova_limit({**server, "userData": user_data}) != []
+
+
+# --- address pairs need port security and fit the limit -----------------------------------------
+
+
+def test_the_shipped_ports_pairs_are_acceptable() -> None:
+    for stack in ("dev", "prod"):
+        for port in resources(stack, rules.PORT):
+            assert len(port.inputs["allowedAddressPairs"]) == 10
+            assert rules.address_pairs_acceptable(port.inputs, 10) == [], port.name
+
+
+def test_a_port_with_port_security_off_and_no_pairs_is_acceptable() -> None:
+    port = named("dev", "lxd-1-port", containerAccess="port-security-off")
+    assert port["portSecurityEnabled"] is False
+    assert rules.address_pairs_acceptable(port, 10) == []
+
+
+def test_pairs_on_a_port_without_port_security_are_reported() -> None:
+    port = {**named("dev", "lxd-1-port"), "portSecurityEnabled": False}
+    assert rules.address_pairs_acceptable(port, 10) == [
+        "10 allowed address pairs on a port with port security off: Neutron refuses pairs "
+        "without port security (choose lxdhost:containerAccess address-pairs or "
+        "port-security-off, not both)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        pytest.param(12, [], id="cloud-allows-12"),
+        pytest.param(
+            10,
+            [
+                "12 allowed address pairs, over the limit of 10 (Neutron's "
+                "max_allowed_address_pair): lower lxdhost:slotsPerHost"
+            ],
+            id="neutron-default-10",
+        ),
+    ],
+)
+def test_pairs_over_the_limit_are_reported(limit: int, expected: list[str]) -> None:
+    port = named("dev", "lxd-1-port", slotsPerHost=12, maxAddressPairs=12)
+    assert len(port["allowedAddressPairs"]) == 12
+    assert rules.address_pairs_acceptable(port, limit) == expected
+
+
+# --- an LXD host's port lets its containers through ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param({}, id="address-pairs"),
+        pytest.param({"containerAccess": "port-security-off"}, id="port-security-off"),
+    ],
+)
+def test_the_programs_host_ports_let_containers_through(settings: dict[str, Any]) -> None:
+    for port in resources("dev", rules.PORT, **settings):
+        assert rules.lxd_host_port_lets_containers_through(port.inputs) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(
+            {"allowedAddressPairs": []},
+            "LXD host port with port security on and no allowed address pairs: Neutron will drop "
+            "every container's traffic (lxdhost:containerAccess)",
+            id="no-pairs",
+        ),
+        pytest.param(
+            {"allowedAddressPairs": None, "portSecurityEnabled": None},
+            "LXD host port with port security on and no allowed address pairs: Neutron will drop "
+            "every container's traffic (lxdhost:containerAccess)",
+            id="port-security-by-default",
+        ),
+    ],
+)
+def test_a_host_port_that_blocks_containers_is_reported(
+    change: dict[str, Any], expected: str
+) -> None:
+    port = {**named("dev", "lxd-1-port"), **change}
+    assert rules.lxd_host_port_lets_containers_through(port) == [expected]
+
+
+def test_pairs_without_a_mac_are_reported() -> None:
+    port = dict(named("dev", "lxd-1-port"))
+    pairs = [dict(pair) for pair in port["allowedAddressPairs"]]
+    del pairs[0]["macAddress"]
+    message = rules.lxd_host_port_lets_containers_through({**port, "allowedAddressPairs": pairs})
+    assert message == [
+        f"allowed address pairs without a MAC ({pairs[0]['ipAddress']}): Neutron pairs them with "
+        "the port's own MAC, and drops the containers, which send with theirs"
+    ]
+
+
+# --- servers on ports have no security groups of their own --------------------------------------
+
+
+def test_the_shipped_servers_have_no_security_groups() -> None:
+    for stack in ("dev", "prod"):
+        for server in resources(stack, rules.INSTANCE):
+            assert server.inputs["networks"][0]["port"]
+            assert rules.server_on_port_has_no_security_groups(server.inputs) == [], server.name
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(
+            {"securityGroups": ["default"]},
+            [
+                "server booted on a port also sets security groups (default): they belong on the "
+                "port; on the server they fight with it on every update"
+            ],
+            id="security-group-on-server",
+        ),
+        pytest.param(
+            {"securityGroups": ["default"], "networks": [{"name": "tenant"}]},
+            [],
+            id="server-on-a-network-may-have-groups",
+        ),
+        pytest.param({"securityGroups": []}, [], id="empty-list"),
+    ],
+)
+def test_security_groups_on_a_server(change: dict[str, Any], expected: list[str]) -> None:
+    server = {**named("prod", "lxd-a-server"), **change}
+    assert rules.server_on_port_has_no_security_groups(server) == expected
