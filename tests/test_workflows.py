@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -519,3 +521,72 @@ def test_the_comment_workflow_never_checks_out_code_and_may_only_comment() -> No
     # The artifact's pull request number is only trusted when that pull request's head is the
     # commit whose run produced the artifact.
     assert "pull.head.sha !== headSha" in script
+
+
+def copy_project(destination: Path, stacks: tuple[str, ...] = STACKS) -> Path:
+    """What `python -m lxdhost plan` reads, as a checkout of the repository would hold it."""
+    destination.mkdir()
+    for name in ("__main__.py", "Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in stacks)):
+        shutil.copy(ROOT / name, destination / name)
+    for package in ("lxdhost", "userdata"):
+        shutil.copytree(
+            ROOT / package, destination / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    return destination
+
+
+def run_offline_plan(workspace: Path) -> tuple[subprocess.CompletedProcess[str], str, str]:
+    """The offline-plan job's script over `workspace/base` and `workspace/head`."""
+    job = load("pull-request.yml")["jobs"]["offline-plan"]
+    step = step_named(job, "Plan each stack and compare it with the base branch")
+    # The job's `python` is the one setup-python installs; here, the one running the tests.
+    bin_dir = workspace / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    summary = workspace / "summary.md"
+    result = run_step(
+        step,
+        {
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "PR_NUMBER": "42",
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
+        cwd=workspace,
+    )
+    assert (workspace / "plan" / "pr-number").read_text() == "42\n"
+    return result, (workspace / "plan" / "offline-plan.txt").read_text(), summary.read_text()
+
+
+def test_the_offline_plan_job_reports_replacements_and_new_stacks(tmp_path: Path) -> None:
+    copy_project(tmp_path / "base")
+    head = copy_project(tmp_path / "head")
+    prod = head / "Pulumi.prod.yaml"
+    prod.write_text(prod.read_text().replace("    - jq\n", "    - jq\n    - htop\n"))
+    shutil.copy(head / "Pulumi.dev.yaml", head / "Pulumi.staging.yaml")
+    result, text, summary = run_offline_plan(tmp_path)
+    # A replacement is news for the reviewer, not a failed check.
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert text.startswith("REPLACEMENTS in: prod\n")
+    sections = dict(
+        (section.split("\n", 1)[0], section) for section in text.split("=== stack ")[1:]
+    )
+    assert set(sections) == {"dev", "prod", "staging"}
+    assert "Nothing will be replaced." in sections["dev"]
+    assert "REPLACE" in sections["prod"]
+    assert "user_data" in sections["prod"]
+    assert "(new stack: not on the base branch; its whole plan follows)" in sections["staging"]
+    assert summary.startswith("### Offline plan against the base branch\n````text\nREPLACEMENTS")
+
+
+def test_the_offline_plan_job_fails_on_a_stack_it_cannot_plan(tmp_path: Path) -> None:
+    copy_project(tmp_path / "base", stacks=("dev",))
+    head = copy_project(tmp_path / "head", stacks=("dev",))
+    dev = head / "Pulumi.dev.yaml"
+    dev.write_text(
+        dev.read_text().replace("lxdhost:cidr: 192.168.0.0/24", "lxdhost:cidr: 192.168.0/24")
+    )
+    result, text, _ = run_offline_plan(tmp_path)
+    assert result.returncode == 1
+    assert text.startswith("PLAN FAILED for: dev\n")
+    assert "cidr" in text
