@@ -666,6 +666,9 @@ def render_plan_text(plan: Plan) -> str:
     lines += _tree_lines(plan.resources)
     lines += ["", "User-data (base64 size against Nova's limit of 65535 bytes)", ""]
     lines += _user_data_lines(plan.user_data)
+    for item in plan.user_data:
+        lines += ["", f"--- {item.server} ({item.host or 'no LxdHost'}): user-data ---"]
+        lines += item.user_data.rstrip("\n").splitlines()
     if plan.outputs:
         lines += ["", "Outputs", ""]
         lines += _output_lines(plan.outputs)
@@ -673,7 +676,8 @@ def render_plan_text(plan: Plan) -> str:
         lines += [
             "",
             "<Type:name.property> marks a value only the cloud knows (known after create).",
-            "The user-data above holds the mocks' stand-ins for them; a real port's MAC differs.",
+            "The user-data above holds the mocks' stand-ins for them (a fa:16:3e port MAC, the",
+            "network's MTU): the real port's MAC differs; the rest is byte for byte what boots.",
         ]
     return "\n".join(lines) + "\n"
 
@@ -757,15 +761,18 @@ def _input_lines(resource: PlannedResource) -> list[str]:
     return lines
 
 
-def _compact(value: Any) -> str:
+def _compact(value: Any, *, engine_names: bool = True) -> str:
+    """One line for a value; `engine_names` spells the provider's camelCase keys as Python's."""
     if isinstance(value, str):
         return value if value.startswith("<") and value.endswith(">") else json_string(value)
     if isinstance(value, Mapping):
-        return (
-            "{" + ", ".join(f"{snake_case(str(k))}: {_compact(v)}" for k, v in value.items()) + "}"
+        items = (
+            f"{snake_case(str(k)) if engine_names else k}: {_compact(v, engine_names=engine_names)}"
+            for k, v in value.items()
         )
+        return "{" + ", ".join(items) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_compact(v) for v in value) + "]"
+        return "[" + ", ".join(_compact(v, engine_names=engine_names) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -786,10 +793,11 @@ def _output_lines(outputs: Mapping[str, Any]) -> list[str]:
         ):
             lines.append(f"  {name}:")
             lines.extend(
-                f"    {key}: {_compact(value[key])}" for key in sorted(value, key=natural_key)
+                f"    {key}: {_compact(value[key], engine_names=False)}"
+                for key in sorted(value, key=natural_key)
             )
         else:
-            lines.append(f"  {name}: {_compact(value)}")
+            lines.append(f"  {name}: {_compact(value, engine_names=False)}")
     return lines
 
 
