@@ -8,11 +8,11 @@ plan and how to reach each host.
 import pulumi
 
 from lxdhost.config import ContainerAccess, load_settings
-from lxdhost.host import LxdHost, boot_image_id, host_args, key_pair_name
+from lxdhost.host import LxdHost, boot_image_id, host_args, key_pair_name, user_data_problems
 from lxdhost.network import TenantNetwork, TenantNetworkArgs
 from lxdhost.security import HostSecurityGroup, HostSecurityGroupArgs
 
-settings = load_settings()
+settings = load_settings(user_data_problems)
 plan = settings.address_plan
 # Neutron/Nova names: one prefix per stack, so that two stacks in one project stay apart.
 resource_name = f"{pulumi.get_project()}-{pulumi.get_stack()}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_address, ip_network
@@ -577,9 +577,20 @@ def stack_config_from_runtime() -> dict[str, object]:
     return values
 
 
-def load_settings() -> Settings:
-    """The running stack's settings; a `pulumi.RunError` naming every bad key otherwise."""
+SettingsCheck = Callable[[Settings], Sequence[str]]
+
+
+def load_settings(*checks: SettingsCheck) -> Settings:
+    """The running stack's settings; a `pulumi.RunError` naming every bad key otherwise.
+
+    `checks` judge the parsed settings further (the hosts' user_data, which another module
+    renders); their problems join the same single error, still before any resource exists.
+    """
     try:
-        return parse_settings(stack_config_from_runtime())
+        settings = parse_settings(stack_config_from_runtime())
+        problems = [problem for check in checks for problem in check(settings)]
+        if problems:
+            raise ConfigError(problems)
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
+    return settings

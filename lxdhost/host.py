@@ -15,10 +15,29 @@ import pulumi_openstack as openstack
 
 from lxdhost.addressing import AddressPlan, ContainerSlot
 from lxdhost.config import ContainerAccess, Settings
-from userdata import HostSpec, LxdProfile, container_slot_profile, render_host
+from userdata import HostSpec, LxdProfile, UserDataError, container_slot_profile, render_host
 
 # Where LXD listens when its API is opened: every address of the host (its bridge's included).
 LXD_LISTEN_ADDRESS = "::"
+
+# The port's MAC and the network's MTU are known only once Neutron has answered. Rendering with
+# these stand-ins before anything exists gives user_data at least as long as the real one (every
+# MAC has 17 characters; no MTU has more than four digits), so size errors surface up front.
+STAND_IN_MACADDRESS = "fa:16:3e:00:00:00"
+STAND_IN_MTU = 9000
+
+# userdata's field names -> the stack keys a user changes to fix them.
+_USER_DATA_FIELD_KEYS = {
+    "user_data": "slotsPerHost",
+    "profiles": "slotsPerHost",
+    "packages": "packages",
+    "mtu": "mtu",
+    "distro": "distro",
+    "network_renderer": "hostNetwork",
+    "lxd_form": "lxdInit",
+    "storage_backend": "storageBackend",
+    "lxd_network_port": "lxdApiPort",
+}
 
 
 @dataclass(frozen=True)
@@ -263,6 +282,39 @@ def _mtu_or_none(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return int(value) if value > 0 and float(value).is_integer() else None
+
+
+def user_data_problems(settings: Settings) -> list[str]:
+    """Each host's user_data rendered with stand-ins; what userdata rejects, by stack key.
+
+    Run before anything is declared (`load_settings(user_data_problems)`), so that a stack whose
+    user_data Nova would refuse (over 64 KiB encoded: too many slots or packages) stops with a
+    message instead of failing half-way through `pulumi up`.
+    """
+    problems = []
+    for planned in settings.address_plan.hosts:
+        args = host_args(
+            settings,
+            planned.host_name,
+            network_id="",
+            subnet_id="",
+            network_mtu=None,
+            security_group_ids=(),
+            key_pair=None,
+            image_id=None,
+            floating_ip_depends_on=(),
+        )
+        spec = host_spec(
+            args, macaddress=STAND_IN_MACADDRESS, mtu=settings.network.mtu or STAND_IN_MTU
+        )
+        try:
+            render_host(spec)
+        except UserDataError as error:
+            for problem in error.problems:
+                field_name = problem.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
+                key = _USER_DATA_FIELD_KEYS.get(field_name, "hostNames")
+                problems.append(f"{key}: host {planned.host_name}'s {problem}")
+    return problems
 
 
 def key_pair_name(settings: Settings, resource_name: str) -> pulumi.Input[str] | None:

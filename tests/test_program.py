@@ -420,6 +420,11 @@ BAD_STACKS = [
     pytest.param({"hostname": "web"}, "lxdhost:hostname: unknown key (did you", id="typo"),
     pytest.param({"publicKey": "AAAA"}, "lxdhost:publicKey: not an OpenSSH", id="bad-key"),
     pytest.param({"floatingIps": "maybe"}, "lxdhost:floatingIps: expected true", id="bool"),
+    pytest.param(
+        {"containerAccess": "port-security-off", "slotsPerHost": 100, "cidr": "10.0.0.0/22"},
+        "over Nova's limit of 65535",
+        id="user-data-over-novas-limit",
+    ),
 ]
 
 
