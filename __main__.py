@@ -19,20 +19,16 @@ resource_name = f"{pulumi.get_project()}-{pulumi.get_stack()}"
 
 network = TenantNetwork("tenant", TenantNetworkArgs.from_settings(settings, resource_name))
 pulumi.export("subnetId", network.subnet_id)
-pulumi.export("allocationPool", plan.allocation_pool.as_allocation_pool())
-pulumi.export("reservedRange", plan.reserved_range.as_allocation_pool())
 
+# The adopt flow's import step leaves the subnet as it is: its pool is not the plan's yet.
 if settings.declares_hosts:
+    pulumi.export("allocationPool", plan.allocation_pool.as_allocation_pool())
+    pulumi.export("reservedRange", plan.reserved_range.as_allocation_pool())
+    # Without port security a port can carry no group: then there is none to create.
     security_group_ids = []
     if settings.access.container_access is ContainerAccess.ADDRESS_PAIRS:
         group = HostSecurityGroup(
-            "hosts",
-            HostSecurityGroupArgs(
-                ssh_ingress=settings.access.ssh_ingress,
-                lxd_api_ingress=settings.access.lxd_api_ingress,
-                lxd_api_port=settings.access.lxd_api_port,
-                resource_name=f"{resource_name}-hosts",
-            ),
+            "hosts", HostSecurityGroupArgs.from_settings(settings, f"{resource_name}-hosts")
         )
         security_group_ids.append(group.security_group_id)
     key_pair = key_pair_name(settings, resource_name)
@@ -49,9 +45,7 @@ if settings.declares_hosts:
                 security_group_ids=security_group_ids,
                 key_pair=key_pair,
                 image_id=image_id,
-                floating_ip_depends_on=[network.router_interface]
-                if network.router_interface
-                else [],
+                floating_ip_depends_on=network.floating_ip_dependencies,
             ),
         )
         for planned in plan.hosts

@@ -105,6 +105,11 @@ class TenantNetwork(pulumi.ComponentResource):
             }
         )
 
+    @property
+    def floating_ip_dependencies(self) -> list[pulumi.Resource]:
+        """What a floating IP on this subnet must wait for: the router interface, if ours."""
+        return [self.router_interface] if self.router_interface is not None else []
+
     def _create(self, name: str, args: TenantNetworkArgs) -> None:
         if not args.external_network:
             raise ValueError("TenantNetworkArgs.external_network: required in create mode")
