@@ -6,6 +6,11 @@ inputs, the mocks' outputs (a port's `fa:16:3e:…` MAC, its pool address), opti
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,7 +18,13 @@ import pulumi
 import pytest
 
 from lxdhost.config import parse_settings
-from lxdhost.offline import CloudMocks, ProgramRun, read_stack_config, run_program
+from lxdhost.offline import (
+    PROJECT_ROOT,
+    CloudMocks,
+    ProgramRun,
+    read_stack_config,
+    run_program,
+)
 
 STACKS = ("dev", "prod")
 SERVER = "openstack:compute/instance:Instance"
@@ -195,6 +206,35 @@ def test_user_data_is_valid_under_cloud_inits_schema(
 
 def test_running_twice_gives_identical_user_data(run: ProgramRun) -> None:
     assert user_data_by_host(run_program(run.stack)) == user_data_by_host(run)
+
+
+USER_DATA_DIGESTS = """
+import hashlib, json, sys
+from lxdhost.offline import run_program
+run = run_program(sys.argv[1])
+print(json.dumps({r.name: hashlib.sha256(r.inputs["userData"].encode()).hexdigest()
+                  for r in run.resources if "userData" in r.inputs}, sort_keys=True))
+"""
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_other_processes_render_the_same_user_data_bytes(stack: str) -> None:
+    expected = {
+        f"{name}-server": hashlib.sha256(text.encode()).hexdigest()
+        for name, text in user_data_by_host(run_program(stack)).items()
+    }
+    for seed in ("1", "2"):
+        # A different hash seed reorders sets and dicts built from them: bytes must not move.
+        result = subprocess.run(
+            [sys.executable, "-c", USER_DATA_DIGESTS, stack],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=120,
+        )
+        assert json.loads(result.stdout) == expected
 
 
 @pytest.mark.parametrize(
