@@ -186,6 +186,7 @@ def project_config_declarations() -> dict[str, dict[str, object]]:
 # Keys of other namespaces that the program reads (the provider reads `openstack:*` itself).
 CLOUD_KEY = "openstack:cloud"
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _PUBLIC_KEY = re.compile(
     r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
@@ -394,6 +395,11 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
             read.problems.append("subnetId: only used in adopt mode (networkMode: adopt)")
     elif subnet_id is None:
         read.problems.append("subnetId: required in adopt mode: the ID of the subnet to adopt")
+    elif not _UUID.match(subnet_id):
+        read.problems.append(
+            f"subnetId: {subnet_id!r} is not a Neutron ID (a UUID); find it with "
+            "`openstack subnet show NAME -f value -c id`"
+        )
 
     dns_nameservers = _dns_nameservers(read)
     mtu = read.integer("mtu", 0)

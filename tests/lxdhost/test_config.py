@@ -121,6 +121,12 @@ def test_values_decode_from_the_clis_wire_form(
             {"networkMode": "adopt"}, "subnetId", "required in adopt mode", id="adopt-no-subnet"
         ),
         pytest.param({"subnetId": "abc"}, "subnetId", "only used in adopt", id="subnet-in-create"),
+        pytest.param(
+            {"networkMode": "adopt", "subnetId": "default"},
+            "subnetId",
+            "not a Neutron ID",
+            id="subnet-name-not-id",
+        ),
         pytest.param({"cidr": "2001:db8::/64"}, "cidr", "IPv6", id="ipv6"),
         pytest.param({"hostCount": "three"}, "hostCount", "integer", id="count-not-integer"),
         pytest.param({"hostCount": 0}, "hostCount", "1-250", id="count-zero"),
@@ -190,7 +196,11 @@ def test_keys_of_other_namespaces_are_not_ours_to_reject() -> None:
 
 
 def test_adopt_import_stage_declares_no_hosts() -> None:
-    values = with_(networkMode="adopt", subnetId="abc", externalNetwork=None)
+    values = with_(
+        networkMode="adopt",
+        subnetId="a2b72e5b-48ec-46f0-ab40-df56e698bea2",
+        externalNetwork=None,
+    )
     assert parse_settings(values).network.adopt_stage is AdoptStage.IMPORT
     assert not parse_settings(values).declares_hosts
     assert parse_settings({**values, "lxdhost:adoptStage": "manage"}).declares_hosts
