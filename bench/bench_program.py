@@ -19,6 +19,7 @@ import cProfile
 import importlib.metadata
 import io
 import json
+import os
 import platform
 import pstats
 import statistics
@@ -177,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print(versions())
+    # The machine's cores may be shared: the load says how far to trust absolute times.
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"median of {args.repeat} interleaved runs per size; wall time of run_program\n")
     print(f"{'hosts':>5}  {'resources':>9}  {'program s':>9}  {'bare s':>7}  {'ratio':>5}")
     results = []
@@ -203,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{'met' if ratio_ok else 'MISSED'}; render {max(renders):.2f} ms <= "
         f"{RENDER_TARGET_MS} ms: {'met' if render_ok else 'MISSED'}"
     )
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
     if args.profile:
         print(f"\ncProfile of the real program, {largest} hosts (cumulative):\n")
         print(profile_program(largest))
