@@ -593,3 +593,15 @@ def test_the_offline_plan_job_fails_on_a_stack_it_cannot_plan(tmp_path: Path) ->
     assert result.returncode == 1
     assert text.startswith("PLAN FAILED for: dev\n")
     assert "cidr" in text
+
+
+def test_the_readme_documents_every_secret_and_variable_the_workflows_read() -> None:
+    used = set()
+    for path in workflow_files():
+        used |= set(re.findall(r"\b(?:secrets|vars)\.([A-Z][A-Z0-9_]*)", path.read_text()))
+    readme = (ROOT / "README.md").read_text()
+    documented = set(
+        re.findall(r"^\| `([A-Z][A-Z0-9_]*)`(?:, `([A-Z][A-Z0-9_]*)`)? \|", readme, re.M)
+    )
+    names = {name for pair in documented for name in pair if name}
+    assert used == names
