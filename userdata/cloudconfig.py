@@ -10,10 +10,13 @@ that collects every problem and raises once, each problem naming its key.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
+import types
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 
@@ -55,8 +58,121 @@ def raise_problems(problems: list[str]) -> None:
         raise UserDataError(problems)
 
 
+def _describe(hint: Any, plural: bool = False) -> str:
+    """How a type annotation reads in an error message: 'an integer or null'."""
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        literals = [
+            a
+            for arm in arguments
+            if typing.get_origin(arm) is Literal
+            for a in typing.get_args(arm)
+        ]
+        others = [
+            _describe(arm, plural) for arm in arguments if typing.get_origin(arm) is not Literal
+        ]
+        head = [f"one of {', '.join(map(str, literals))}"] if literals else []
+        return " or ".join(head + others)
+    if origin is Literal:
+        return f"one of {', '.join(map(str, arguments))}"
+    if origin is tuple:
+        return f"{'lists' if plural else 'a list'} of {_describe(arguments[0], plural=True)}"
+    if origin is not None and issubclass(origin, Mapping):
+        return "mappings" if plural else "a mapping"
+    names = {str: "string", int: "integer", bool: "boolean", type(None): "null"}
+    if hint in names:
+        if hint is bool and not plural:
+            return "true or false"
+        if hint is type(None):
+            return "null"
+        noun = names[hint]
+        return f"{noun}s" if plural else f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+    name = getattr(hint, "__name__", str(hint))
+    return f"{name} values" if plural else f"of type {name}"
+
+
+def _matches(value: object, hint: Any) -> bool:
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arm) for arm in arguments)
+    if origin is Literal:
+        return any(value == a and type(value) is type(a) for a in arguments)
+    if origin is tuple:
+        return isinstance(value, tuple | list) and all(_matches(v, arguments[0]) for v in value)
+    if origin is not None and issubclass(origin, Mapping):
+        return isinstance(value, Mapping) and all(
+            _matches(k, arguments[0]) and _matches(v, arguments[1]) for k, v in value.items()
+        )
+    if hint is type(None):
+        return value is None
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _field_type_problems(value: object, hint: Any, where: str) -> list[str]:
+    if _matches(value, hint):
+        return []
+    if typing.get_origin(hint) is tuple and isinstance(value, tuple | list):
+        item = typing.get_args(hint)[0]
+        return [
+            f"{where}[{index}]: {entry!r} is not {_describe(item)}"
+            for index, entry in enumerate(value)
+            if not _matches(entry, item)
+        ]
+    return [f"{where}: {value!r} is not {_describe(hint)}"]
+
+
+_Checked = TypeVar("_Checked")
+
+
+def checked(instance: _Checked, where: str = "") -> tuple[list[str], _Checked | None]:
+    """The dataclass fields whose values lack their annotated type, one problem each, and the
+    instance with those fields reset to their defaults (None if a field without one is bad),
+    so value checks run on the rest without tripping over a wrong type."""
+    hints = typing.get_type_hints(type(instance))
+    prefix = f"{where}." if where else ""
+    problems: list[str] = []
+    resets: dict[str, object] = {}
+    repairable = True
+    for spec_field in dataclasses.fields(instance):  # type: ignore[arg-type]
+        found = _field_type_problems(
+            getattr(instance, spec_field.name), hints[spec_field.name], prefix + spec_field.name
+        )
+        if found:
+            problems.extend(found)
+            if spec_field.default is not dataclasses.MISSING:
+                resets[spec_field.name] = spec_field.default
+            elif spec_field.default_factory is not dataclasses.MISSING:
+                resets[spec_field.name] = spec_field.default_factory()
+            else:
+                repairable = False
+    if not repairable:
+        return problems, None
+    return problems, dataclasses.replace(instance, **resets) if resets else instance  # type: ignore[type-var]
+
+
+class Validated:
+    """A typed value that reports wrong types first, then checks the values of the rest."""
+
+    def problems(self, where: str = "") -> list[str]:
+        """Every problem, ordered as the fields are declared (the order a user reads them in)."""
+        typed, sound = checked(self, where)
+        found = typed if sound is None else typed + sound.value_problems(where)
+        order = {spec_field.name: i for i, spec_field in enumerate(dataclasses.fields(self))}  # type: ignore[arg-type]
+        prefix = len(f"{where}.") if where else 0
+
+        def rank(problem: str) -> int:
+            return order.get(re.split(r"[.\[:]", problem[prefix:], maxsplit=1)[0], len(order))
+
+        return sorted(found, key=rank)
+
+    def value_problems(self, where: str) -> list[str]:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class WriteFile:
+class WriteFile(Validated):
     """One `write_files` item."""
 
     path: str
@@ -65,7 +181,7 @@ class WriteFile:
     owner: str | None = None  # "user:group"; None keeps cloud-init's root:root
     defer: bool = False  # write in the final stage, after packages and users exist
 
-    def problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[str]:
         found = []
         if not self.path.startswith("/"):
             found.append(
@@ -93,7 +209,7 @@ class WriteFile:
 
 
 @dataclass(frozen=True)
-class LxdInit:
+class LxdInit(Validated):
     """`lxd.init`: the arguments of `lxd init --auto`."""
 
     storage_backend: StorageBackend | None = "dir"
@@ -102,7 +218,7 @@ class LxdInit:
     network_port: int | None = None
     trust_password: str | None = None
 
-    def problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[str]:
         found = []
         if self.storage_backend is not None and self.storage_backend not in STORAGE_BACKENDS:
             found.append(
@@ -130,7 +246,7 @@ class LxdInit:
 
 
 @dataclass(frozen=True)
-class LxdBridge:
+class LxdBridge(Validated):
     """`lxd.bridge`: which bridge LXD's default profile uses (`existing`) or creates (`new`)."""
 
     mode: BridgeMode
@@ -138,7 +254,7 @@ class LxdBridge:
     ipv4_nat: bool | None = None
     mtu: int | None = None
 
-    def problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[str]:
         found = []
         if self.mode not in BRIDGE_MODES:
             found.append(f"{where}.mode: {self.mode!r} is not one of {', '.join(BRIDGE_MODES)}")
@@ -157,14 +273,14 @@ class LxdBridge:
 
 
 @dataclass(frozen=True)
-class Lxd:
+class Lxd(Validated):
     """The `lxd` module: either `init` (+ `bridge`), or a `preseed` for `lxd init --preseed`."""
 
     init: LxdInit | None = None
     bridge: LxdBridge | None = None
     preseed: str | None = None  # YAML text; cloud-init >= 22.4
 
-    def problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[str]:
         found = []
         if self.init is None and self.bridge is None and self.preseed is None:
             found.append(
@@ -196,7 +312,7 @@ class Lxd:
 
 
 @dataclass(frozen=True)
-class PowerState:
+class PowerState(Validated):
     """The `power_state` module: what to do once cloud-init has finished."""
 
     mode: PowerMode = "reboot"
@@ -205,7 +321,7 @@ class PowerState:
     timeout: int | None = None  # seconds to wait for cloud-init to finish
     condition: bool | str | tuple[str, ...] | None = None
 
-    def problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[str]:
         found = []
         if self.mode not in POWER_MODES:
             found.append(f"{where}.mode: {self.mode!r} is not one of {', '.join(POWER_MODES)}")
@@ -229,7 +345,7 @@ class PowerState:
 
 
 @dataclass(frozen=True)
-class User:
+class User(Validated):
     """One `users` item (the keys the hosts use)."""
 
     name: str
@@ -239,11 +355,11 @@ class User:
     shell: str | None = None
     lock_passwd: bool | None = None
 
-    def problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[str]:
         found = []
         if not _OWNER.match(self.name) or ":" in self.name:
             found.append(f"{where}.name: {self.name!r} is not a user name")
-        found.extend(_ssh_key_problems(self.ssh_authorized_keys, f"{where}.ssh_authorized_keys"))
+        found.extend(ssh_key_problems(self.ssh_authorized_keys, f"{where}.ssh_authorized_keys"))
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -260,7 +376,7 @@ class User:
 
 
 @dataclass(frozen=True)
-class CloudConfig:
+class CloudConfig(Validated):
     """A whole cloud-config document; each field is the cloud-init top-level key of that name.
 
     Empty fields are left out of the rendering, so a document holds only the modules it sets.
@@ -279,27 +395,21 @@ class CloudConfig:
     power_state: PowerState | None = None
     # Keys are emitted in this order: roughly the order cloud-init runs the modules in.
 
-    def problems(self) -> list[str]:
+    def value_problems(self, where: str = "") -> list[str]:
         found: list[str] = []
-        for index, package in enumerate(self.packages):
-            if not _PACKAGE.match(package):
-                found.append(f"packages[{index}]: {package!r} is not a package name")
+        found.extend(package_problems(self.packages, "packages"))
         for index, package in _duplicates(self.packages):
             found.append(f"packages[{index}]: {package!r} is listed twice")
         for index, user in enumerate(self.users):
             if isinstance(user, User):
                 found.extend(user.problems(f"users[{index}]"))
-            elif user != "default":
-                found.append(f"users[{index}]: {user!r} is neither 'default' nor a User")
-        found.extend(_ssh_key_problems(self.ssh_authorized_keys, "ssh_authorized_keys"))
+        found.extend(ssh_key_problems(self.ssh_authorized_keys, "ssh_authorized_keys"))
         for index, item in enumerate(self.write_files):
             found.extend(item.problems(f"write_files[{index}]"))
         for index, path in _duplicates(item.path for item in self.write_files):
             found.append(f"write_files[{index}].path: {path!r} is written twice")
-        for key in ("bootcmd", "runcmd"):
-            for index, command in enumerate(getattr(self, key)):
-                if not command or (isinstance(command, tuple) and not all(command)):
-                    found.append(f"{key}[{index}]: empty command")
+        found.extend(command_problems(self.bootcmd, "bootcmd"))
+        found.extend(command_problems(self.runcmd, "runcmd"))
         for index, module in enumerate(self.unverified_modules):
             if not re.match(r"^[a-z_]+$", module):
                 found.append(f"unverified_modules[{index}]: {module!r} is not a module name")
@@ -416,7 +526,23 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _ssh_key_problems(keys: tuple[str, ...], where: str) -> list[str]:
+def package_problems(packages: tuple[str, ...], where: str) -> list[str]:
+    return [
+        f"{where}[{index}]: {package!r} is not a package name"
+        for index, package in enumerate(packages)
+        if not _PACKAGE.match(package)
+    ]
+
+
+def command_problems(commands: tuple[Command, ...], where: str) -> list[str]:
+    return [
+        f"{where}[{index}]: empty command"
+        for index, command in enumerate(commands)
+        if not command or (not isinstance(command, str) and not all(command))
+    ]
+
+
+def ssh_key_problems(keys: tuple[str, ...], where: str) -> list[str]:
     return [
         f"{where}[{index}]: not an OpenSSH public key line ('ssh-ed25519 AAAA... comment')"
         for index, key in enumerate(keys)

@@ -7,22 +7,27 @@ the second boot has the host address on the bridge and containers bridged onto t
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from userdata.cloudconfig import (
-    STORAGE_BACKENDS,
     CloudConfig,
     Command,
     PowerState,
     StorageBackend,
     UserDataError,
+    Validated,
     WriteFile,
     check_size,
+    command_problems,
     is_lxd_name,
+    package_problems,
     raise_problems,
     render_cloud_config,
+    ssh_key_problems,
 )
 from userdata.lxd import LxdProfile, module_form, preseed_form
 from userdata.network import HostBridge, NetworkRenderer
@@ -37,7 +42,7 @@ DEFAULT_RENDERER: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian": "
 
 
 @dataclass(frozen=True)
-class HostSpec:
+class HostSpec(Validated):
     """Everything that decides an LXD host's user_data; the defaults are the blog's choices."""
 
     distro: Distro = "ubuntu"
@@ -68,6 +73,14 @@ class HostSpec:
     reboot_message: str = "Bye Bye"
     reboot_timeout: int = 60
 
+    def __post_init__(self) -> None:
+        # Callers build lists (YAML, Pulumi config): keep the value immutable and comparable.
+        for spec_field in dataclasses.fields(self):
+            value = getattr(self, spec_field.name)
+            if isinstance(value, list):
+                frozen = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+                object.__setattr__(self, spec_field.name, frozen)
+
     @property
     def renderer(self) -> NetworkRenderer:
         return self.network_renderer or DEFAULT_RENDERER.get(self.distro, "netplan")
@@ -94,37 +107,26 @@ class HostSpec:
             replace_interfaces=self.distro == "debian" and self.renderer == "netplan",
         )
 
-    def problems(self) -> list[str]:
-        found = []
-        if self.distro not in DISTROS:
-            found.append(f"distro: {self.distro!r} is not one of {', '.join(DISTROS)}")
-        found.extend(self.host_bridge().problems())
-        if self.lxd_form not in LXD_FORMS:
-            found.append(f"lxd_form: {self.lxd_form!r} is not one of {', '.join(LXD_FORMS)}")
-        if self.storage_backend not in STORAGE_BACKENDS:
-            found.append(
-                f"storage_backend: {self.storage_backend!r} is not one of "
-                f"{', '.join(STORAGE_BACKENDS)}"
-            )
-        if not isinstance(self.storage_pool, str) or not is_lxd_name(self.storage_pool):
+    def value_problems(self, where: str = "") -> list[str]:
+        # Types are checked already (Validated.problems): distro, lxd_form, storage_backend and
+        # network_renderer are Literal choices, so only values beyond the types are left here.
+        found = self.host_bridge().problems()
+        if not is_lxd_name(self.storage_pool):
             found.append(f"storage_pool: {self.storage_pool!r} is not an LXD name")
         names = [profile.name for profile in self.profiles]
         for index, profile in enumerate(self.profiles):
-            where = f"profiles[{index}]"
-            if not isinstance(profile, LxdProfile):
-                found.append(f"{where}: {profile!r} is not an LxdProfile")
-                continue
-            found.extend(profile.problems(where, bridge=self.bridge))
+            at = f"profiles[{index}]"
+            found.extend(profile.problems(at, bridge=self.bridge))
             if profile.name == "default":
-                found.append(f"{where}.name: 'default' is the profile the host builds itself")
+                found.append(f"{at}.name: 'default' is the profile the host builds itself")
             elif profile.name in names[:index]:
-                found.append(f"{where}.name: {profile.name!r} is declared twice")
+                found.append(f"{at}.name: {profile.name!r} is declared twice")
         hwaddrs = [
             (index, device.get("hwaddr"))
             for index, profile in enumerate(self.profiles)
-            if isinstance(profile, LxdProfile)
+            if isinstance(profile.devices, Mapping)
             for device in profile.devices.values()
-            if isinstance(device, dict) and device.get("hwaddr")
+            if isinstance(device, Mapping) and device.get("hwaddr")
         ]
         seen: dict[object, int] = {}
         for index, hwaddr in hwaddrs:
@@ -142,9 +144,12 @@ class HostSpec:
                 found.append(
                     f"lxd_network_address: {self.lxd_network_address!r} is not an IP address"
                 )
-        if not isinstance(self.lxd_network_port, int) or not 0 < self.lxd_network_port < 65536:
+        if not 0 < self.lxd_network_port < 65536:
             found.append(f"lxd_network_port: {self.lxd_network_port!r} is not a TCP port")
-        if not isinstance(self.reboot_timeout, int) or self.reboot_timeout < 0:
+        found.extend(package_problems(self.packages, "packages"))
+        found.extend(ssh_key_problems(self.ssh_authorized_keys, "ssh_authorized_keys"))
+        found.extend(command_problems(self.runcmd, "runcmd"))
+        if self.reboot_timeout < 0:
             found.append(f"reboot_timeout: {self.reboot_timeout!r} is not whole seconds >= 0")
         return found
 

@@ -1,21 +1,20 @@
 """Host description files (YAML) read into a HostSpec, every bad key reported at once.
 
-`KEYS` is the one list of the file's keys: the loader checks types against it and
-`python -m userdata render --help` prints it.
+A host file's keys are HostSpec's fields (plus `slots`), with HostSpec's types and defaults;
+`KEYS` says what each does, and `python -m userdata render --help` prints it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from userdata.cloudconfig import UserDataError
+from userdata.cloudconfig import UserDataError, Validated, is_lxd_name
 from userdata.host import HostSpec
 from userdata.lxd import LxdProfile, container_slot_profile, slot_problems
 
@@ -95,8 +94,6 @@ KEYS: tuple[Key, ...] = (
 _SPEC_DEFAULTS: dict[str, object] = {
     spec_field.name: spec_field.default for spec_field in dataclasses.fields(HostSpec)
 }
-_SLOT_KEYS = ("name", "hwaddr", "address", "gateway", "nameservers", "mtu")
-_PROFILE_KEYS = ("name", "description", "config", "devices")
 
 
 def keys_help() -> str:
@@ -114,59 +111,6 @@ def keys_help() -> str:
             )
         )
     return "\n".join(lines)
-
-
-def _is_str(value: object) -> bool:
-    return isinstance(value, str)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_bool(value: object) -> bool:
-    return isinstance(value, bool)
-
-
-def _is_str_list(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def _is_command_list(value: object) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(item, str) or _is_str_list(item) for item in value
-    )
-
-
-def _or_null(check: Callable[[object], bool]) -> Callable[[object], bool]:
-    return lambda value: value is None or check(value)
-
-
-# The type each key must have in the file; values are then checked by HostSpec.
-_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
-    "distro": (_is_str, "a string"),
-    "network_renderer": (_or_null(_is_str), "a string or null"),
-    "interface": (_is_str, "a string"),
-    "bridge": (_is_str, "a string"),
-    "mtu": (_or_null(_is_int), "an integer or null"),
-    "macaddress": (_or_null(_is_str), "a string or null"),
-    "disable_cloud_init_network": (_is_bool, "true or false"),
-    "lxd_form": (_is_str, "a string"),
-    "storage_backend": (_is_str, "a string"),
-    "storage_pool": (_is_str, "a string"),
-    "lxd_network_address": (_or_null(_is_str), "a string or null"),
-    "lxd_network_port": (_is_int, "an integer"),
-    "packages": (_is_str_list, "a list of strings"),
-    "package_update": (_is_bool, "true or false"),
-    "package_upgrade": (_is_bool, "true or false"),
-    "ssh_authorized_keys": (_is_str_list, "a list of strings"),
-    "runcmd": (_is_command_list, "a list of strings or string lists"),
-    "slots": (lambda v: isinstance(v, list), "a list of mappings"),
-    "profiles": (lambda v: isinstance(v, list), "a list of mappings"),
-    "reboot_message": (_is_str, "a string"),
-    "reboot_timeout": (_is_int, "an integer"),
-}
-assert tuple(_CHECKS) == tuple(key.name for key in KEYS)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -202,109 +146,99 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return f"(file): not YAML: {' '.join(str(error).split())}"
 
 
-def _slot(item: object, where: str, problems: list[str]) -> LxdProfile | None:
-    if not isinstance(item, dict):
-        problems.append(f"{where}: must be a mapping with {', '.join(_SLOT_KEYS)}")
-        return None
-    before = len(problems)
-    problems.extend(f"{where}.{key}: unknown key" for key in item if key not in _SLOT_KEYS)
-    for key in ("name", "hwaddr", "address"):
-        if key not in item:
-            problems.append(f"{where}.{key}: required")
-        elif not isinstance(item[key], str):
-            problems.append(f"{where}.{key}: must be a string")
-    if "gateway" in item and not _or_null(_is_str)(item["gateway"]):
-        problems.append(f"{where}.gateway: must be a string or null")
-    if "nameservers" in item and not _is_str_list(item["nameservers"]):
-        problems.append(f"{where}.nameservers: must be a list of strings")
-    if "mtu" in item and not _or_null(_is_int)(item["mtu"]):
-        problems.append(f"{where}.mtu: must be an integer or null")
-    if len(problems) > before:
-        return None
-    nameservers = tuple(item.get("nameservers", ()))
-    value_problems = slot_problems(
-        where,
-        hwaddr=item["hwaddr"],
-        address=item["address"],
-        gateway=item.get("gateway"),
-        nameservers=nameservers,
-    )
-    if value_problems:
-        problems.extend(value_problems)
-        return None
-    try:
-        return container_slot_profile(
-            name=item["name"],
-            hwaddr=item["hwaddr"],
-            address=item["address"],
-            gateway=item.get("gateway"),
-            nameservers=nameservers,
-            mtu=item.get("mtu"),
+@dataclass(frozen=True)
+class SlotEntry(Validated):
+    """One item of a host file's `slots`: the arguments of `container_slot_profile`."""
+
+    name: str
+    hwaddr: str
+    address: str  # IP/prefix
+    gateway: str | None = None
+    nameservers: tuple[str, ...] = ()
+    mtu: int | None = None
+
+    def value_problems(self, where: str) -> list[str]:
+        found = slot_problems(
+            where,
+            hwaddr=self.hwaddr,
+            address=self.address,
+            gateway=self.gateway,
+            nameservers=tuple(self.nameservers),
         )
-    except UserDataError as error:
-        problems.extend(p.replace(f"profiles[{item['name']}]", where) for p in error.problems)
-        return None
+        if not is_lxd_name(self.name):
+            found.insert(0, f"{where}.name: {self.name!r} is not an LXD profile name")
+        return found
+
+    def profile(self) -> LxdProfile:
+        return container_slot_profile(
+            self.name,
+            self.hwaddr,
+            self.address,
+            self.gateway,
+            tuple(self.nameservers),
+            mtu=self.mtu,
+        )
 
 
-def _profile(item: object, where: str, problems: list[str]) -> LxdProfile | None:
+def _entry_values(
+    item: object, where: str, entry: type[Any], problems: list[str]
+) -> dict[str, Any] | None:
+    """The known keys of a list item that is to become an `entry`, or None when it cannot:
+    not a mapping, or a required key missing. Unknown keys are reported and left out; type
+    and value problems are the entry's own to report."""
+    fields = dataclasses.fields(entry)
     if not isinstance(item, dict):
-        problems.append(f"{where}: must be a mapping with {', '.join(_PROFILE_KEYS)}")
+        keys = ", ".join(f.name for f in fields)
+        problems.append(f"{where}: {item!r} is not a mapping (keys: {keys})")
         return None
-    before = len(problems)
-    problems.extend(f"{where}.{key}: unknown key" for key in item if key not in _PROFILE_KEYS)
-    if not isinstance(item.get("name"), str):
-        problems.append(f"{where}.name: required, a string")
-    if not isinstance(item.get("description", ""), str):
-        problems.append(f"{where}.description: must be a string")
-    config = item.get("config", {})
-    if not isinstance(config, dict) or not all(isinstance(v, str) for v in config.values()):
-        problems.append(f"{where}.config: must map keys to strings (LXD config values are)")
-    devices = item.get("devices", {})
-    if not isinstance(devices, dict) or not all(
-        isinstance(d, dict) and all(isinstance(v, str) for v in d.values())
-        for d in devices.values()
-    ):
-        problems.append(f"{where}.devices: must map device names to {{key: string}} mappings")
-    if len(problems) > before:
-        return None
-    return LxdProfile(
-        name=item["name"],
-        description=item.get("description", ""),
-        config={str(k): v for k, v in config.items()},
-        devices={str(name): {str(k): v for k, v in d.items()} for name, d in devices.items()},
-    )
+    names = {f.name for f in fields}
+    problems.extend(f"{where}.{key}: unknown key" for key in item if key not in names)
+    missing = [
+        f"{where}.{f.name}: required"
+        for f in fields
+        if f.name not in item
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    problems.extend(missing)
+    return None if missing else {key: value for key, value in item.items() if key in names}
+
+
+def _entries(document: dict[str, Any], key: str, problems: list[str]) -> list[Any]:
+    entries = document.get(key, [])
+    if not isinstance(entries, list):
+        problems.append(f"{key}: {entries!r} is not a list of mappings")
+        return []
+    return entries
 
 
 def spec_from_mapping(document: object) -> HostSpec:
     """A HostSpec from a parsed host file; raises UserDataError naming each bad key."""
     if not isinstance(document, dict):
         raise UserDataError(["(top level): a host file is a YAML mapping of the keys in --help"])
-    problems: list[str] = []
-    values: dict[str, Any] = {}
-    for key, value in document.items():
-        if key not in _CHECKS:
-            problems.append(f"{key}: unknown key (see --help for the keys)")
-            continue
-        check, expected = _CHECKS[key]
-        if not check(value):
-            problems.append(f"{key}: {value!r} is not {expected}")
-            continue
-        values[key] = value
+    problems: list[str] = [
+        f"{key}: unknown key (see --help for the keys)"
+        for key in document
+        if key not in _SPEC_DEFAULTS and key != "slots"
+    ]
     profiles: list[LxdProfile] = []
-    for index, item in enumerate(values.pop("profiles", [])):
-        profile = _profile(item, f"profiles[{index}]", problems)
-        if profile is not None:
-            profiles.append(profile)
-    for index, item in enumerate(values.pop("slots", [])):
-        profile = _slot(item, f"slots[{index}]", problems)
-        if profile is not None:
-            profiles.append(profile)
-    for key in ("packages", "ssh_authorized_keys"):
-        if key in values:
-            values[key] = tuple(values[key])
-    if "runcmd" in values:
-        values["runcmd"] = tuple(c if isinstance(c, str) else tuple(c) for c in values["runcmd"])
-    spec = HostSpec(**values, profiles=tuple(profiles))
+    for index, item in enumerate(_entries(document, "profiles", problems)):
+        values = _entry_values(item, f"profiles[{index}]", LxdProfile, problems)
+        if values is not None:
+            profiles.append(LxdProfile(**values))  # HostSpec checks its devices and config
+    for index, item in enumerate(_entries(document, "slots", problems)):
+        where = f"slots[{index}]"
+        values = _entry_values(item, where, SlotEntry, problems)
+        if values is not None:
+            slot = SlotEntry(**values)
+            found = slot.problems(where)
+            problems.extend(found)
+            if not found:
+                profiles.append(slot.profile())
+    spec = HostSpec(
+        **{k: v for k, v in document.items() if k in _SPEC_DEFAULTS and k != "profiles"},
+        profiles=tuple(profiles),
+    )
     problems.extend(spec.problems())
     if problems:
         raise UserDataError(problems)

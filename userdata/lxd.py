@@ -60,7 +60,12 @@ class LxdProfile:
         found = []
         if not isinstance(self.name, str) or not is_lxd_name(self.name):
             found.append(f"{where}.name: {self.name!r} is not an LXD profile name")
-        for device_name, device in sorted(self.devices.items()):
+        if not isinstance(self.description, str):
+            found.append(f"{where}.description: {self.description!r} is not a string")
+        if not isinstance(self.devices, Mapping) or not isinstance(self.config, Mapping):
+            found.append(f"{where}: devices and config must be mappings")
+            return found
+        for device_name, device in sorted(self.devices.items(), key=lambda item: str(item[0])):
             at = f"{where}.devices.{device_name}"
             if not isinstance(device, Mapping) or "type" not in device:
                 found.append(f"{at}: a device needs a type (nic, disk, ...)")
@@ -80,7 +85,7 @@ class LxdProfile:
                 and parent != bridge
             ):
                 found.append(f"{at}.parent: {parent!r} is not the host's bridge {bridge!r}")
-        for key, value in sorted(self.config.items()):
+        for key, value in sorted(self.config.items(), key=lambda item: str(item[0])):
             if not isinstance(value, str):
                 found.append(f"{where}.config.{key}: {value!r} must be a string")
         return found

@@ -66,19 +66,24 @@ def slot_profiles(draw: st.DrawFn) -> tuple[LxdProfile, ...]:
 
 
 @st.composite
-def host_specs(draw: st.DrawFn, renderer: str | None = None) -> HostSpec:
+def host_specs(
+    draw: st.DrawFn,
+    distro: str | None = None,
+    renderer: str | None = None,
+    lxd_form: str | None = None,
+) -> HostSpec:
+    """Valid hosts; `distro`, `renderer` and `lxd_form` pin those choices when given."""
     interface = draw(interface_names)
     bridge = draw(interface_names.filter(lambda name: name != interface))
-    distro = draw(st.sampled_from(["ubuntu", "debian"]))
     return HostSpec(
-        distro=distro,  # type: ignore[arg-type]
+        distro=distro or draw(st.sampled_from(["ubuntu", "debian"])),  # type: ignore[arg-type]
         network_renderer=renderer or draw(st.sampled_from([None, "netplan", "ifupdown"])),  # type: ignore[arg-type]
         interface=interface,
         bridge=bridge,
         mtu=draw(st.none() | st.integers(576, 9216)),
         macaddress=draw(st.none() | st.integers(0, 2**24 - 1).map(lambda n: _mac("fa:16:3e", n))),
         disable_cloud_init_network=draw(st.booleans()),
-        lxd_form=draw(st.sampled_from(["preseed", "module"])),
+        lxd_form=lxd_form or draw(st.sampled_from(["preseed", "module"])),  # type: ignore[arg-type]
         storage_backend=draw(st.sampled_from(["dir", "zfs", "lvm", "btrfs"])),
         storage_pool=draw(st.sampled_from(["default", "pool1", "fast.ssd"])),
         lxd_network_address=draw(st.none() | st.sampled_from(["0.0.0.0", "::", "192.168.0.5"])),
@@ -106,3 +111,26 @@ def host_specs(draw: st.DrawFn, renderer: str | None = None) -> HostSpec:
         reboot_message=draw(free_text),
         reboot_timeout=draw(st.integers(0, 600)),
     )
+
+
+# Values of the wrong type or shape, for the "UserDataError or valid, never a crash" properties.
+junk = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 70000)
+    | st.text(max_size=12)
+    | st.sampled_from(["ubuntu", "debian", "netplan", "ifupdown", "module", "dir", "br0", "ens3"])
+    | st.sampled_from(["fa:16:3e:00:00:01", "10.0.0.5/24", "10.0.0.1", "slot-01", "/etc/x"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+junk_profiles = st.builds(
+    LxdProfile,
+    name=junk,
+    devices=junk
+    | st.dictionaries(st.text(max_size=5), junk | st.dictionaries(st.text(max_size=5), junk)),
+    config=junk | st.dictionaries(st.text(max_size=5), junk),
+    description=junk,
+)

@@ -248,7 +248,7 @@ def test_one_error_lists_every_offending_field() -> None:
     with pytest.raises(UserDataError) as caught:
         document.validate()
     keys = [problem.split(":")[0] for problem in caught.value.problems]
-    assert keys == ["write_files[0].path", "lxd.preseed", "lxd.bridge.name", "power_state.timeout"]
+    assert keys == ["write_files[0].path", "lxd.bridge.name", "lxd.preseed", "power_state.timeout"]
     message = str(caught.value)
     assert message.startswith("invalid user-data (4 problems):")
     assert all(f"  - {problem}" in message for problem in caught.value.problems)

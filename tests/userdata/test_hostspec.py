@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -9,6 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from host_strategies import junk, junk_profiles
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from userdata_support import EXAMPLES, GOLDEN_DIR, PROJECT_ROOT
 
 from userdata import HostSpec, LxdProfile, UserDataError, build_cloud_config, render_host
@@ -230,3 +234,24 @@ def test_two_processes_render_the_same_bytes() -> None:
     ]
     assert outputs[0] == outputs[1]
     assert outputs[0].count(b"#cloud-config\n") == len(EXAMPLES) >= 3
+
+
+SPEC_FIELDS = [spec_field.name for spec_field in dataclasses.fields(HostSpec)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.dictionaries(st.sampled_from(SPEC_FIELDS), junk, max_size=6),
+    profiles=st.lists(junk_profiles, max_size=2),
+)
+def test_any_values_render_or_raise_user_data_error_never_a_crash(
+    values: dict[str, object], profiles: list[LxdProfile]
+) -> None:
+    values.setdefault("profiles", tuple(profiles))
+    try:
+        text = render_host(HostSpec(**values))  # type: ignore[arg-type]
+    except UserDataError as error:
+        assert error.problems
+        assert all(isinstance(problem, str) and problem for problem in error.problems)
+    else:
+        assert text.startswith("#cloud-config\n")

@@ -8,6 +8,7 @@ tool really judged, so a run that silently judged nothing fails.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
@@ -24,6 +25,7 @@ from userdata import HostSpec, build_cloud_config, render_host
 from userdata.hostfile import load_host_file
 
 # Each generated case runs a real command: enough to vary every knob, few enough to stay quick.
+CASES_PER_COMBINATION = 4
 JUDGED = settings(
     max_examples=30,
     deadline=None,
@@ -105,36 +107,52 @@ def test_examples_are_accepted_by_cloud_init_netplan_and_ifupdown(
     assert written >= 1
 
 
-def test_generated_hosts_pass_cloud_init_schema(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("distro", "renderer", "lxd_form"),
+    list(itertools.product(["ubuntu", "debian"], ["netplan", "ifupdown"], ["preseed", "module"])),
+)
+def test_generated_hosts_pass_cloud_init_schema(
+    tmp_path: Path, distro: str, renderer: str, lxd_form: str
+) -> None:
     CLOUD_INIT.require()
-    judged: Counter[str] = Counter()
+    judged = Counter[str]()
 
-    @JUDGED
-    @given(spec=host_specs())
+    @settings(JUDGED, max_examples=CASES_PER_COMBINATION)
+    @given(spec=host_specs(distro, renderer, lxd_form))
     def check(spec: HostSpec) -> None:
         judge_cloud_config(render_host(spec), tmp_path)
-        judged[f"{spec.distro}/{spec.renderer}/{spec.lxd_form}"] += 1
+        judged["hosts"] += 1
 
     check()
-    print(f"cloud-init schema judged {sum(judged.values())} generated hosts: {dict(judged)}")
-    assert sum(judged.values()) >= 25
-    assert len(judged) >= 5  # most distro x renderer x form combinations were seen
+    print(
+        f"cloud-init schema judged {judged['hosts']} generated {distro}/{renderer}/{lxd_form} hosts"
+    )
+    assert judged["hosts"] == CASES_PER_COMBINATION
 
 
-def test_generated_netplan_files_pass_netplan_generate(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("distro", "lxd_form"), list(itertools.product(["ubuntu", "debian"], ["preseed", "module"]))
+)
+def test_generated_netplan_files_pass_netplan_generate(
+    tmp_path: Path, distro: str, lxd_form: str
+) -> None:
     NETPLAN.require()
-    judged: Counter[str] = Counter()
+    judged = Counter[str]()
 
-    @JUDGED
-    @given(spec=host_specs(renderer="netplan"))
+    @settings(JUDGED, max_examples=2 * CASES_PER_COMBINATION)
+    @given(spec=host_specs(distro, "netplan", lxd_form))
     def check(spec: HostSpec) -> None:
-        case = tmp_path / str(sum(judged.values()))
+        case = tmp_path / str(judged["hosts"])
         judged["files"] += judge_netplan(render_host(spec), spec, case)
         judged["hosts"] += 1
 
     check()
-    print(f"netplan generate judged {judged['files']} files from {judged['hosts']} hosts")
-    assert judged["hosts"] >= 25
+    print(
+        f"netplan generate judged {judged['files']} files from {judged['hosts']} generated "
+        f"{distro}/{lxd_form} hosts"
+    )
+    assert judged["hosts"] == 2 * CASES_PER_COMBINATION
+    assert judged["files"] >= judged["hosts"]
 
 
 def test_generated_interfaces_files_parse_with_ifquery(tmp_path: Path) -> None:

@@ -8,11 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from host_strategies import junk
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from userdata_support import EXAMPLES, EXAMPLES_DIR, PROJECT_ROOT
 
-from userdata import HostSpec, render_host
+from userdata import HostSpec, UserDataError, render_host
 from userdata.__main__ import main
-from userdata.hostfile import KEYS, load_host_file
+from userdata.hostfile import KEYS, load_host_file, spec_from_mapping
 
 
 def run(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -88,8 +91,9 @@ def test_help_shows_hostspecs_defaults() -> None:
             "slots:\n  - {name: s1, hwaddr: zz, address: 10.0.0.5/24, vlan: 3}\n",
             [
                 "foo: unknown key",
-                "mtu: 'x' is not an integer",
                 "slots[0].vlan: unknown key",
+                "slots[0].hwaddr: 'zz' is not a MAC address",
+                "mtu: 'x' is not an integer",
                 "lxd_form: 'auto' is not one of",
             ],
             id="several-at-once",
@@ -105,10 +109,14 @@ def test_help_shows_hostspecs_defaults() -> None:
             ["slots[0].hwaddr: required", "slots[0].address: required"],
             id="slot-missing-keys",
         ),
-        pytest.param("slots: [s1]\n", ["slots[0]: must be a mapping"], id="slot-not-mapping"),
+        pytest.param(
+            "slots: [s1]\n",
+            ["slots[0]: 's1' is not a mapping (keys: name, hwaddr"],
+            id="slot-not-mapping",
+        ),
         pytest.param(
             "profiles:\n  - {name: big, config: {limits.cpu: 2}}\n",
-            ["profiles[0].config: must map keys to strings"],
+            ["profiles[0].config.limits.cpu: 2 must be a string"],
             id="profile-int-config",
         ),
         pytest.param("mtu: 1400\nmtu: 1500\n", ["mtu: appears twice (line 2)"], id="duplicate-key"),
@@ -162,3 +170,19 @@ def test_missing_argument_is_a_usage_error() -> None:
     result = run("render")
     assert result.returncode == 2
     assert "usage:" in result.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    document=st.dictionaries(
+        st.sampled_from([key.name for key in KEYS] + ["bogus"]), junk, max_size=5
+    )
+    | junk
+)
+def test_any_parsed_file_gives_a_spec_or_user_data_error_never_a_crash(document: object) -> None:
+    try:
+        spec = spec_from_mapping(document)
+    except UserDataError as error:
+        assert error.problems
+    else:
+        render_host(spec)  # a spec the loader accepts renders
