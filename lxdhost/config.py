@@ -24,6 +24,7 @@ import pulumi
 import pulumi.runtime.config as runtime_config
 
 from lxdhost.addressing import AddressPlan, AddressPlanError, AddressRequest, plan_addresses
+from userdata.cloudconfig import STORAGE_BACKENDS as USERDATA_STORAGE_BACKENDS
 
 PROJECT = "lxdhost"
 
@@ -62,8 +63,8 @@ class LxdInit(StrEnum):
     MODULE = "module"
 
 
-# cloud-init's `lxd.init.storage_backend` enum (schema-cloud-config-v1.json).
-STORAGE_BACKENDS = ("btrfs", "dir", "lvm", "zfs")
+# cloud-init's `lxd.init.storage_backend` enum, as userdata spells it.
+STORAGE_BACKENDS: tuple[str, ...] = USERDATA_STORAGE_BACKENDS
 
 
 @dataclass(frozen=True)

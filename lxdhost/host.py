@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import pulumi
 import pulumi_openstack as openstack
@@ -16,6 +17,9 @@ import pulumi_openstack as openstack
 from lxdhost.addressing import AddressPlan, ContainerSlot
 from lxdhost.config import ContainerAccess, Settings
 from userdata import HostSpec, LxdProfile, UserDataError, container_slot_profile, render_host
+from userdata.cloudconfig import StorageBackend
+from userdata.host import Distro, LxdForm
+from userdata.network import NetworkRenderer
 
 # Where LXD listens when its API is opened: every address of the host (its bridge's included).
 LXD_LISTEN_ADDRESS = "::"
@@ -44,10 +48,10 @@ _USER_DATA_FIELD_KEYS = {
 class HostUserData:
     """The parts of `userdata.HostSpec` that come from the stack (the rest is per host)."""
 
-    distro: str = "ubuntu"
-    network_renderer: str | None = None  # None: the distro's own
-    lxd_form: str = "preseed"
-    storage_backend: str = "dir"
+    distro: Distro = "ubuntu"
+    network_renderer: NetworkRenderer | None = None  # None: the distro's own
+    lxd_form: LxdForm = "preseed"
+    storage_backend: StorageBackend = "dir"
     packages: tuple[str, ...] = ()
     # Where remote `lxc` clients reach LXD; None: the local socket only.
     lxd_api_port: int | None = None
@@ -130,12 +134,12 @@ def host_spec(args: LxdHostArgs, *, macaddress: str, mtu: int | None) -> HostSpe
     """The host's `HostSpec`: bridge pinned to the port's MAC, one profile per container slot."""
     options = args.user_data
     return HostSpec(
-        distro=options.distro,  # type: ignore[arg-type]  # validated by the configuration
-        network_renderer=options.network_renderer,  # type: ignore[arg-type]
+        distro=options.distro,
+        network_renderer=options.network_renderer,
         mtu=mtu,
         macaddress=macaddress,
-        lxd_form=options.lxd_form,  # type: ignore[arg-type]
-        storage_backend=options.storage_backend,  # type: ignore[arg-type]
+        lxd_form=options.lxd_form,
+        storage_backend=options.storage_backend,
         packages=options.packages,
         lxd_network_address=LXD_LISTEN_ADDRESS if options.lxd_api_port else None,
         lxd_network_port=options.lxd_api_port or 8443,
@@ -360,11 +364,13 @@ def host_args(
         boot_image_id=image_id,
         mtu=settings.network.mtu,
         network_mtu=network_mtu,
+        # mypy checks that the configuration's enums hold userdata's Literal values.
         user_data=HostUserData(
-            distro=str(hosts.distro),
-            network_renderer=str(hosts.network_renderer) if hosts.network_renderer else None,
-            lxd_form=str(hosts.lxd_init),
-            storage_backend=hosts.storage_backend,
+            distro=hosts.distro.value,
+            network_renderer=hosts.network_renderer.value if hosts.network_renderer else None,
+            lxd_form=hosts.lxd_init.value,
+            # Checked against userdata's STORAGE_BACKENDS by the configuration.
+            storage_backend=cast(StorageBackend, hosts.storage_backend),
             packages=hosts.packages,
             lxd_api_port=access.lxd_api_port if access.lxd_api_ingress else None,
         ),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from enum import StrEnum
 from ipaddress import IPv4Address
 from pathlib import Path
+from typing import get_args
 
 import pulumi
 import pytest
@@ -23,6 +25,8 @@ from lxdhost.config import (
     parse_settings,
     project_config_declarations,
 )
+from userdata import host as userdata_host
+from userdata import network as userdata_network
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = {
@@ -224,6 +228,21 @@ def test_distro_default_renderer_is_left_to_userdata() -> None:
     settings = parse_settings(with_(distro="debian"))
     assert settings.hosts.distro is Distro.DEBIAN
     assert settings.hosts.network_renderer is None
+
+
+@pytest.mark.parametrize(
+    ("ours", "userdatas"),
+    [
+        pytest.param(Distro, get_args(userdata_host.Distro), id="distro"),
+        pytest.param(config.HostNetwork, get_args(userdata_network.NetworkRenderer), id="renderer"),
+        pytest.param(config.LxdInit, get_args(userdata_host.LxdForm), id="lxd-form"),
+    ],
+)
+def test_host_choices_are_exactly_userdatas(
+    ours: type[StrEnum], userdatas: tuple[str, ...]
+) -> None:
+    # lxdhost/host.py hands these values to userdata's Literal-typed fields as they are.
+    assert sorted(member.value for member in ours) == sorted(userdatas)
 
 
 # --- the key table, Pulumi.yaml and docs/configuration.md never drift apart ---------------
