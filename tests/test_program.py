@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -202,6 +204,24 @@ def test_user_data_is_valid_under_cloud_inits_schema(
 ) -> None:
     for name, text in user_data_by_host(run).items():
         assert cloud_config_validator(read_user_data(text).document) == [], name
+
+
+def test_cloud_init_itself_accepts_the_user_data(run: ProgramRun, tmp_path: Path) -> None:
+    command = shutil.which("cloud-init")
+    if command is None:
+        pytest.skip("`cloud-init` not found: install Debian's cloud-init package")
+    for name, text in user_data_by_host(run).items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(text)
+        checked = subprocess.run(
+            [command, "schema", "-c", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "Valid cloud-config" in checked.stdout
 
 
 def test_running_twice_gives_identical_user_data(run: ProgramRun) -> None:
