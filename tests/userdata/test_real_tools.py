@@ -61,6 +61,7 @@ def judge_netplan(text: str, spec: HostSpec, directory: Path) -> int:
         return 0
     result = NETPLAN.run("generate", "--root-dir", root)
     assert result.returncode == 0, result.stderr + text
+    assert "too open" not in result.stderr  # netplan warns about files others can read
     networkd = root / "run" / "systemd" / "network"
     netdev = (networkd / f"10-netplan-{spec.bridge}.netdev").read_text()
     assert "Kind=bridge" in netdev
