@@ -259,28 +259,34 @@ def test_any_request_gives_a_sound_plan_or_a_clear_error(asked: AddressRequest) 
     assert_plan_is_sound(asked, plan)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(requests())
-def test_a_plan_that_fits_is_not_refused(asked: AddressRequest) -> None:
+def test_with_the_default_gateway_a_plan_exists_exactly_when_it_fits(
+    asked: AddressRequest,
+) -> None:
+    asked = AddressRequest(
+        cidr=asked.cidr,
+        host_names=asked.host_names,
+        slots_per_host=asked.slots_per_host,
+        dhcp_pool_size=asked.dhcp_pool_size,
+    )
     network = IPv4Network(asked.cidr)
-    gateway = IPv4Address(asked.gateway_ip) if asked.gateway_ip else network.network_address + 1
+    # Gateway on the first host address, the pool right after it, the slots after the pool.
+    first_host, last_host = int(network.network_address) + 1, int(network.broadcast_address) - 1
+    pool_end = first_host + asked.dhcp_pool_size
+    fits = (
+        asked.dhcp_pool_size >= len(asked.host_names) + 1
+        and pool_end <= last_host
+        and last_host - pool_end >= len(asked.host_names) * asked.slots_per_host
+    )
     try:
         plan = plan_addresses(asked)
-    except AddressPlanError:
-        # Refused: then the default layout (pool after the gateway when it is the first host)
-        # really has no room for the pool or for every slot.
-        pool_end_min = int(network.network_address) + asked.dhcp_pool_size
-        if gateway == network.network_address + 1:
-            pool_end_min += 1
-        room = int(network.broadcast_address) - 1 - pool_end_min
-        needed = len(asked.host_names) * asked.slots_per_host
-        assert (
-            asked.dhcp_pool_size < len(asked.host_names) + 1
-            or room < needed
-            or gateway > network.network_address + 1
-        )
+    except AddressPlanError as error:
+        assert not fits, error.problems
         return
-    assert plan.reserved_range.size >= len(asked.host_names) * asked.slots_per_host
+    assert fits
+    assert int(plan.allocation_pool.end) == pool_end
+    assert int(plan.reserved_range.start) == pool_end + 1
 
 
 def test_address_range_iterates_and_contains_inclusively() -> None:
