@@ -26,11 +26,9 @@ NOVA_USER_DATA_LIMIT = 65535
 HEADER = "#cloud-config\n"
 
 StorageBackend = Literal["zfs", "dir", "lvm", "btrfs"]
-STORAGE_BACKENDS: tuple[str, ...] = ("zfs", "dir", "lvm", "btrfs")
+STORAGE_BACKENDS: tuple[str, ...] = typing.get_args(StorageBackend)
 BridgeMode = Literal["none", "existing", "new"]
-BRIDGE_MODES: tuple[str, ...] = ("none", "existing", "new")
 PowerMode = Literal["poweroff", "reboot", "halt"]
-POWER_MODES: tuple[str, ...] = ("poweroff", "reboot", "halt")
 
 # A runcmd/bootcmd entry: a shell line, or an argv list run without a shell.
 Command = str | tuple[str, ...]
@@ -220,11 +218,6 @@ class LxdInit(Validated):
 
     def value_problems(self, where: str) -> list[str]:
         found = []
-        if self.storage_backend is not None and self.storage_backend not in STORAGE_BACKENDS:
-            found.append(
-                f"{where}.storage_backend: {self.storage_backend!r} is not one of "
-                f"{', '.join(STORAGE_BACKENDS)}"
-            )
         if self.storage_pool is not None and not is_lxd_name(self.storage_pool):
             found.append(f"{where}.storage_pool: {self.storage_pool!r} is not a valid LXD name")
         if self.network_port is not None and not 0 < self.network_port < 65536:
@@ -256,8 +249,6 @@ class LxdBridge(Validated):
 
     def value_problems(self, where: str) -> list[str]:
         found = []
-        if self.mode not in BRIDGE_MODES:
-            found.append(f"{where}.mode: {self.mode!r} is not one of {', '.join(BRIDGE_MODES)}")
         if self.mode == "existing" and not self.name:
             found.append(f"{where}.name: mode 'existing' needs the name of the bridge to use")
         if self.name is not None and not is_interface_name(self.name):
@@ -323,8 +314,6 @@ class PowerState(Validated):
 
     def value_problems(self, where: str) -> list[str]:
         found = []
-        if self.mode not in POWER_MODES:
-            found.append(f"{where}.mode: {self.mode!r} is not one of {', '.join(POWER_MODES)}")
         if self.delay != "now" and not (_is_int(self.delay) and int(self.delay) >= 0):
             found.append(f"{where}.delay: {self.delay!r} is neither 'now' nor whole minutes >= 0")
         if self.timeout is not None and not (_is_int(self.timeout) and self.timeout >= 0):

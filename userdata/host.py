@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -33,9 +34,9 @@ from userdata.lxd import LxdProfile, module_form, preseed_form
 from userdata.network import HostBridge, NetworkRenderer
 
 Distro = Literal["ubuntu", "debian"]
-DISTROS: tuple[str, ...] = ("ubuntu", "debian")
+DISTROS: tuple[str, ...] = typing.get_args(Distro)
 LxdForm = Literal["preseed", "module"]
-LXD_FORMS: tuple[str, ...] = ("preseed", "module")
+LXD_FORMS: tuple[str, ...] = typing.get_args(LxdForm)
 
 # What each distro's images bridge with when `network_renderer` is not given.
 DEFAULT_RENDERER: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian": "ifupdown"}

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from userdata.cloudconfig import UserDataError, Validated, is_lxd_name
+from userdata.cloudconfig import UserDataError
 from userdata.host import HostSpec
-from userdata.lxd import LxdProfile, container_slot_profile, slot_problems
+from userdata.lxd import ContainerSlotProfile, LxdProfile
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,8 @@ KEYS: tuple[Key, ...] = (
         "slots",
         "list of mappings",
         "container slot profiles: {name, hwaddr, address: IP/prefix, gateway, nameservers: "
-        "[IP, ...], mtu}; eth0 bridged to the bridge with that MAC and a static address",
+        "[IP, ...], mtu, interface (eth0), bridge (the host's)}: the container's NIC bridged "
+        "to the bridge with that MAC and a static address",
     ),
     Key(
         "profiles",
@@ -146,40 +147,6 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return f"(file): not YAML: {' '.join(str(error).split())}"
 
 
-@dataclass(frozen=True)
-class SlotEntry(Validated):
-    """One item of a host file's `slots`: the arguments of `container_slot_profile`."""
-
-    name: str
-    hwaddr: str
-    address: str  # IP/prefix
-    gateway: str | None = None
-    nameservers: tuple[str, ...] = ()
-    mtu: int | None = None
-
-    def value_problems(self, where: str) -> list[str]:
-        found = slot_problems(
-            where,
-            hwaddr=self.hwaddr,
-            address=self.address,
-            gateway=self.gateway,
-            nameservers=tuple(self.nameservers),
-        )
-        if not is_lxd_name(self.name):
-            found.insert(0, f"{where}.name: {self.name!r} is not an LXD profile name")
-        return found
-
-    def profile(self) -> LxdProfile:
-        return container_slot_profile(
-            self.name,
-            self.hwaddr,
-            self.address,
-            self.gateway,
-            tuple(self.nameservers),
-            mtu=self.mtu,
-        )
-
-
 def _entry_values(
     item: object, where: str, entry: type[Any], problems: list[str]
 ) -> dict[str, Any] | None:
@@ -228,9 +195,9 @@ def spec_from_mapping(document: object) -> HostSpec:
             profiles.append(LxdProfile(**values))  # HostSpec checks its devices and config
     for index, item in enumerate(_entries(document, "slots", problems)):
         where = f"slots[{index}]"
-        values = _entry_values(item, where, SlotEntry, problems)
+        values = _entry_values(item, where, ContainerSlotProfile, problems)
         if values is not None:
-            slot = SlotEntry(**values)
+            slot = ContainerSlotProfile(**values)
             found = slot.problems(where)
             problems.extend(found)
             if not found:

@@ -19,6 +19,7 @@ from userdata.cloudconfig import (
     LxdBridge,
     LxdInit,
     StorageBackend,
+    Validated,
     WriteFile,
     dump_yaml,
     is_interface_name,
@@ -127,42 +128,80 @@ def container_network_config(
     return dump_yaml({"version": 1, "config": [nic]})
 
 
-def slot_problems(
-    where: str,
-    *,
-    hwaddr: str,
-    address: str,
-    gateway: str | None,
-    nameservers: tuple[str, ...],
-) -> list[str]:
-    found = []
-    problem = mac_problem(hwaddr, f"{where}.hwaddr")
-    if problem:
-        found.append(problem)
-    network = None
-    try:
-        interface = ipaddress.ip_interface(address)
-        if "/" not in address:
-            found.append(f"{where}.address: {address!r} needs a prefix length (192.168.0.101/24)")
-        else:
-            network = interface.network
-    except ValueError:
-        found.append(f"{where}.address: {address!r} is not an address with a prefix (IP/prefix)")
-    if gateway is not None:
+@dataclass(frozen=True)
+class ContainerSlotProfile(Validated):
+    """What a container slot profile is made from (a host file's `slots` items)."""
+
+    name: str
+    hwaddr: str
+    address: str  # IP/prefix
+    gateway: str | None = None
+    nameservers: tuple[str, ...] = ()
+    mtu: int | None = None
+    bridge: str | None = None  # None: the host's, filled in when the host renders
+    interface: str = "eth0"
+
+    def value_problems(self, where: str) -> list[str]:
+        found = []
+        if not is_lxd_name(self.name):
+            found.append(f"{where}.name: {self.name!r} is not an LXD profile name")
+        problem = mac_problem(self.hwaddr, f"{where}.hwaddr")
+        if problem:
+            found.append(problem)
+        network = None
         try:
-            gateway_ip = ipaddress.ip_address(gateway)
-            if network is not None and gateway_ip not in network:
-                found.append(f"{where}.gateway: {gateway} is outside {network}")
-            if network is not None and gateway_ip == ipaddress.ip_interface(address).ip:
-                found.append(f"{where}.gateway: {gateway} is the slot's own address")
+            own = ipaddress.ip_interface(self.address)
+            if "/" in self.address:
+                network = own.network
+            else:
+                found.append(
+                    f"{where}.address: {self.address!r} needs a prefix length (192.168.0.101/24)"
+                )
         except ValueError:
-            found.append(f"{where}.gateway: {gateway!r} is not an IP address")
-    for index, server in enumerate(nameservers):
-        try:
-            ipaddress.ip_address(server)
-        except ValueError:
-            found.append(f"{where}.nameservers[{index}]: {server!r} is not an IP address")
-    return found
+            found.append(f"{where}.address: {self.address!r} is not an address with a prefix")
+        if self.gateway is not None:
+            try:
+                gateway = ipaddress.ip_address(self.gateway)
+                if network is not None and gateway not in network:
+                    found.append(f"{where}.gateway: {gateway} is outside {network}")
+                if network is not None and gateway == own.ip:
+                    found.append(f"{where}.gateway: {gateway} is the slot's own address")
+            except ValueError:
+                found.append(f"{where}.gateway: {self.gateway!r} is not an IP address")
+        for index, server in enumerate(self.nameservers):
+            try:
+                ipaddress.ip_address(server)
+            except ValueError:
+                found.append(f"{where}.nameservers[{index}]: {server!r} is not an IP address")
+        if self.mtu is not None and not 576 <= self.mtu <= 9216:
+            found.append(f"{where}.mtu: {self.mtu} is outside 576-9216")
+        for key in ("bridge", "interface"):
+            value = getattr(self, key)
+            if value is not None and not is_interface_name(value):
+                found.append(f"{where}.{key}: {value!r} is not an interface name")
+        return found
+
+    def profile(self) -> LxdProfile:
+        """The profile; raise_problems(self.problems(...)) first."""
+        nic = {"type": "nic", "nictype": "bridged", "name": self.interface, "hwaddr": self.hwaddr}
+        if self.bridge is not None:
+            nic["parent"] = self.bridge
+        if self.mtu is not None:
+            nic["mtu"] = str(self.mtu)
+        network_config = container_network_config(
+            self.address,
+            self.gateway,
+            tuple(self.nameservers),
+            hwaddr=self.hwaddr,
+            interface=self.interface,
+            mtu=self.mtu,
+        )
+        return LxdProfile(
+            name=self.name,
+            description=f"container slot {self.address}",
+            devices={self.interface: nic},
+            config={NETWORK_CONFIG_KEY: network_config},
+        )
 
 
 def container_slot_profile(
@@ -182,31 +221,11 @@ def container_slot_profile(
     default profile's whole device, so it is complete here. `bridge=None` leaves `parent` to the
     host: `render_host` binds it to `HostSpec.bridge`. Raises UserDataError on bad values.
     """
-    nameservers = tuple(nameservers)
-    where = f"profiles[{name}]"
-    problems = slot_problems(
-        where, hwaddr=hwaddr, address=address, gateway=gateway, nameservers=nameservers
+    slot = ContainerSlotProfile(
+        name, hwaddr, address, gateway, tuple(nameservers), mtu, bridge, interface
     )
-    if not is_lxd_name(name):
-        problems.insert(0, f"{where}.name: {name!r} is not an LXD profile name")
-    if not is_interface_name(interface):
-        problems.append(f"{where}.interface: {interface!r} is not an interface name")
-    raise_problems(problems)
-    nic = {"type": "nic", "nictype": "bridged", "name": interface, "hwaddr": hwaddr}
-    if bridge is not None:
-        nic["parent"] = bridge
-    if mtu is not None:
-        nic["mtu"] = str(mtu)
-    return LxdProfile(
-        name=name,
-        description=f"container slot {address}",
-        devices={interface: nic},
-        config={
-            NETWORK_CONFIG_KEY: container_network_config(
-                address, gateway, nameservers, hwaddr=hwaddr, interface=interface, mtu=mtu
-            )
-        },
-    )
+    raise_problems(slot.problems(f"profiles[{name}]"))
+    return slot.profile()
 
 
 def default_profile(bridge: str, storage_pool: str) -> LxdProfile:

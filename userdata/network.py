@@ -15,6 +15,7 @@ already wrote on the first boot (which would keep DHCP on the NIC itself) is not
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -24,7 +25,7 @@ import jinja2
 from userdata.cloudconfig import WriteFile, is_interface_name
 
 NetworkRenderer = Literal["netplan", "ifupdown"]
-NETWORK_RENDERERS: tuple[str, ...] = ("netplan", "ifupdown")
+NETWORK_RENDERERS: tuple[str, ...] = typing.get_args(NetworkRenderer)
 
 INTERFACES_PATH = "/etc/network/interfaces"
 DISABLE_NETWORK_CONFIG_PATH = "/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg"
