@@ -18,6 +18,8 @@ from typing import Any
 
 import pulumi
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from lxdhost.config import parse_settings
 from lxdhost.offline import (
@@ -503,3 +505,61 @@ def test_bad_stack_is_refused_naming_its_key_before_any_resource(
         run_program("dev", config, mocks=mocks)
     assert message in str(caught.value)
     assert mocks.registered == []
+
+
+def mostly(valid: list[Any], invalid: list[Any]) -> st.SearchStrategy[Any]:
+    """Valid values four times as often as invalid ones, so both outcomes are exercised."""
+    return st.sampled_from(valid * 4 + invalid)
+
+
+@st.composite
+def stack_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """dev's stack with host and network keys drawn at random, mostly valid."""
+    config: dict[str, Any] = read_stack_config("dev")
+    prefix = draw(st.integers(min_value=22, max_value=30))
+    config["lxdhost:cidr"] = draw(mostly([f"10.9.0.0/{prefix}"], [f"10.9.0.1/{prefix}"]))
+    config["lxdhost:hostCount"] = draw(mostly([1, 2, 3, 5], [0]))
+    config["lxdhost:slotsPerHost"] = draw(mostly([1, 4, 10], [0, 14]))
+    config["lxdhost:dhcpPoolSize"] = draw(mostly([6, 19], [2]))
+    config["lxdhost:containerAccess"] = draw(
+        mostly(["address-pairs", "port-security-off"], ["open"])
+    )
+    config["lxdhost:distro"] = draw(st.sampled_from(["ubuntu", "debian"]))
+    config["lxdhost:lxdInit"] = draw(st.sampled_from(["preseed", "module"]))
+    config["lxdhost:floatingIps"] = draw(st.booleans())
+    config["lxdhost:sshIngress"] = draw(
+        st.lists(mostly(["0.0.0.0/0", "198.51.100.0/24"], ["198.51.100.1/24"]), max_size=3)
+    )
+    return config
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(stack_configs())
+def test_any_stack_builds_consistently_or_is_refused_before_any_resource(
+    config: dict[str, Any],
+) -> None:
+    mocks = CountingMocks()
+    try:
+        run = run_program("dev", config, mocks=mocks)
+    except pulumi.RunError as error:
+        lines = str(error).splitlines()[1:]
+        assert lines, "a refusal names at least one key"
+        assert all(line.startswith("  lxdhost:") for line in lines), lines
+        assert mocks.registered == []
+        event("refused")
+        return
+    event("built")
+    pairs_mode = config["lxdhost:containerAccess"] == "address-pairs"
+    for name in host_names(run):
+        port = run.named(f"{name}-port")
+        slots = run.exports["hosts"][name]["containerSlots"]
+        assert len(slots) == config["lxdhost:slotsPerHost"]
+        assert port.inputs["portSecurityEnabled"] is pairs_mode
+        if pairs_mode:
+            assert [p["macAddress"] for p in port.inputs["allowedAddressPairs"]] == [
+                slot["mac"] for slot in slots.values()
+            ]
