@@ -294,10 +294,16 @@ def documented_default(key: config.ConfigKey) -> str:
     return f"`{key.default}`" if key.default != "" else '`""`'
 
 
-def test_docs_table_lists_every_key_with_its_type_and_default() -> None:
+def documented_meaning(key: config.ConfigKey) -> str:
+    choices = ", ".join(f"`{choice}`" for choice in key.choices if choice)
+    return f"{key.description}. One of: {choices}" if choices else key.description
+
+
+def test_docs_table_lists_every_key_with_its_type_default_and_meaning() -> None:
     rows = documented_rows()
     assert list(rows) == [key.name for key in CONFIG_KEYS]
     for key in CONFIG_KEYS:
-        _, type_, default, *_ = rows[key.name]
+        _, type_, default, meaning = rows[key.name]
         assert type_ == key.type, key.name
         assert default == documented_default(key), key.name
+        assert meaning == documented_meaning(key), key.name
