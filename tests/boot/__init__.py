@@ -1,0 +1,1 @@
+"""The boot test: the program's user-data booted in qemu on a Neutron-like network."""

@@ -1,0 +1,41 @@
+"""The server the boot test boots is the program's own host 0, on the port the program declares."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+import yaml
+
+from .conftest import VARIANTS, Variant, server_for
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)
+def test_server_under_test_comes_from_the_program(variant: Variant) -> None:
+    server = server_for(variant)
+    assert server.user_data.startswith("#cloud-config\n")
+    assert "power_state" in yaml.safe_load(server.user_data)
+    # Neutron's answers, as the offline engine plays them.
+    assert server.port.mac_address.startswith("fa:16:3e:")
+    assert server.subnet.in_allocation_pool(server.port.fixed_ip)
+    assert len(server.port.allowed_address_pairs) == variant.stack_config()["lxdhost:slotsPerHost"]
+    network = ipaddress.ip_network(server.subnet.cidr)
+    for pair in server.port.allowed_address_pairs:
+        assert ipaddress.ip_address(pair.ip_address) in network
+        assert not server.subnet.in_allocation_pool(pair.ip_address)
+        # Each slot's MAC and address are in the user-data, so the host's LXD knows them.
+        assert pair.mac_address in server.user_data
+        assert pair.ip_address in server.user_data
+
+
+@pytest.mark.parametrize(
+    ("variant", "marker"),
+    [
+        pytest.param(VARIANTS[0], "/etc/netplan/60-br0.yaml", id="netplan-preseed-writes-netplan"),
+        pytest.param(VARIANTS[0], "preseed:", id="netplan-preseed-uses-a-preseed"),
+        pytest.param(VARIANTS[1], "bridge_ports ens3", id="ifupdown-module-writes-interfaces"),
+        pytest.param(VARIANTS[1], "mode: existing", id="ifupdown-module-uses-an-existing-bridge"),
+    ],
+)
+def test_each_variant_renders_its_own_layout(variant: Variant, marker: str) -> None:
+    assert marker in server_for(variant).user_data
