@@ -23,15 +23,13 @@ from ipaddress import IPv4Address, ip_address
 from typing import Any
 
 from lxdhost.offline import ProgramRun, RecordedInvoke, RecordedResource
+from userdata import NOVA_USER_DATA_LIMIT, encoded_size
 
 PLAN_FORMAT_VERSION = 1
 
 INSTANCE_TYPE = "openstack:compute/instance:Instance"
 LXD_HOST_TYPE = "lxdhost:index:LxdHost"
 SUBNET_TYPE = "openstack:networking/subnet:Subnet"
-
-# Nova's cap on user_data, counted after base64 encoding.
-NOVA_USER_DATA_LIMIT = 65535
 
 # Mock values shorter than this are never substituted: a short string (a port number, "4") would
 # match unrelated text. Ids, MACs and IPv4 addresses are all longer.
@@ -126,12 +124,6 @@ class Plan:
     cloud_values: tuple[CloudValue, ...] = field(default=())
     outputs: Mapping[str, Any] = field(default_factory=dict)
 
-    def resource(self, key: str) -> PlannedResource:
-        for resource in self.resources:
-            if resource.key == key:
-                return resource
-        raise KeyError(key)
-
 
 def resource_key(urn: str) -> str:
     """`urn:pulumi:dev::lxdhost::A$B::name` -> `A$B::name`: the same resource in any stack."""
@@ -141,7 +133,7 @@ def resource_key(urn: str) -> str:
 def build_plan(run: ProgramRun) -> Plan:
     """Turn a recorded run of the program into a plan."""
     cloud_values = _cloud_values(run)
-    substitute = _substitution(cloud_values)
+    substitute = _Substitute(cloud_values)
     # Registration order follows the event loop, not the program text: sort for stable output.
     resources = tuple(
         sorted((_planned(record, substitute) for record in run.resources), key=display_order)
@@ -182,12 +174,6 @@ def display_order(resource: PlannedResource) -> tuple[int, list[tuple[int, str]]
 
 def natural_key(text: str) -> list[tuple[int, str]]:
     return [(int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"(\d+)", text)]
-
-
-def encoded_size(user_data: str) -> int:
-    """Bytes of base64 for `user_data`, as Nova counts them against its limit."""
-    raw = len(user_data.encode())
-    return 4 * ((raw + 2) // 3)
 
 
 def address_table(run: ProgramRun) -> AddressTable | None:
@@ -367,10 +353,6 @@ class _Substitute:
         if isinstance(value, float) and value.is_integer():
             return int(value)
         return value
-
-
-def _substitution(values: Mapping[str, CloudValue]) -> _Substitute:
-    return _Substitute(values)
 
 
 # --- JSON ------------------------------------------------------------------------------------
