@@ -56,6 +56,15 @@ def raise_problems(problems: list[str]) -> None:
         raise UserDataError(problems)
 
 
+# How a plain type reads in a problem: (one value, several values).
+_NOUNS: dict[object, tuple[str, str]] = {
+    str: ("a string", "strings"),
+    int: ("an integer", "integers"),
+    bool: ("true or false", "booleans"),
+    type(None): ("null", "nulls"),
+}
+
+
 def _describe(hint: Any, plural: bool = False) -> str:
     """How a type annotation reads in an error message: 'an integer or null'."""
     origin, arguments = typing.get_origin(hint), typing.get_args(hint)
@@ -77,14 +86,8 @@ def _describe(hint: Any, plural: bool = False) -> str:
         return f"{'lists' if plural else 'a list'} of {_describe(arguments[0], plural=True)}"
     if origin is not None and issubclass(origin, Mapping):
         return "mappings" if plural else "a mapping"
-    names = {str: "string", int: "integer", bool: "boolean", type(None): "null"}
-    if hint in names:
-        if hint is bool and not plural:
-            return "true or false"
-        if hint is type(None):
-            return "null"
-        noun = names[hint]
-        return f"{noun}s" if plural else f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+    if hint in _NOUNS:
+        return _NOUNS[hint][plural]
     name = getattr(hint, "__name__", str(hint))
     return f"{name} values" if plural else f"of type {name}"
 

@@ -195,8 +195,8 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
         write_files.extend(form.write_files)
         runcmd.extend(form.runcmd)
     runcmd.extend(spec.runcmd)
-    packages = required_packages(spec)
-    packages += tuple(p for p in spec.packages if p not in packages)
+    # Each package once, the host's own first: a repeat is harmless, so it is not an error.
+    packages = tuple(dict.fromkeys((*required_packages(spec), *spec.packages)))
     return CloudConfig(
         package_update=spec.package_update,
         package_upgrade=spec.package_upgrade,

@@ -124,7 +124,7 @@ def test_lxd_network_address_reaches_either_form() -> None:
 
 
 def test_users_packages_follow_the_required_ones_once_each() -> None:
-    spec = HostSpec(distro="debian", packages=("htop", "lxd", "jq"))
+    spec = HostSpec(distro="debian", packages=("htop", "lxd", "jq", "htop"))
     assert document(spec)["packages"] == ["bridge-utils", "lxd", "htop", "jq"]
 
 
