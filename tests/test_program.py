@@ -107,6 +107,23 @@ def test_stack_declares_these_resources(stack: str, expected: Mapping[str, int])
     assert counted == expected
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_declared_resources_match_the_reviewed_snapshot(stack: str, snapshot: Any) -> None:
+    # The whole declaration but the user_data (read back and checked above): a change to any
+    # resource, input or option shows up here for review (`pytest --snapshot-update` accepts).
+    declared = [
+        {
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent_name,
+            "inputs": {key: value for key, value in r.inputs.items() if key != "userData"},
+            "options": {key: value for key, value in r.options.items() if value},
+        }
+        for r in sorted(run_program(stack).resources, key=lambda r: r.urn)
+    ]
+    assert declared == snapshot
+
+
 def test_every_resource_belongs_to_a_component_and_is_named_after_it(run: ProgramRun) -> None:
     components = {r.urn: r for r in run.resources if not r.custom}
     for resource in run.resources:
