@@ -213,6 +213,8 @@ def format_problems(problems: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class NetworkSettings:
+    """The subnet: created or adopted, and what the containers' network config needs."""
+
     mode: NetworkMode
     adopt_stage: AdoptStage
     external_network: str | None
@@ -223,6 +225,8 @@ class NetworkSettings:
 
 @dataclass(frozen=True)
 class HostSettings:
+    """The LXD hosts: names, Nova boot arguments and what their user_data is made of."""
+
     names: tuple[str, ...]
     image_name: str
     flavor_name: str
@@ -240,6 +244,8 @@ class HostSettings:
 
 @dataclass(frozen=True)
 class AccessSettings:
+    """Who may reach the hosts, and how Neutron lets the containers' traffic through."""
+
     ssh_ingress: tuple[IPv4Network | IPv6Network, ...]
     lxd_api_ingress: tuple[IPv4Network | IPv6Network, ...]
     lxd_api_port: int
