@@ -8,6 +8,7 @@ tool really judged, so a run that silently judged nothing fails.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import json
 from collections import Counter
@@ -17,12 +18,20 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from host_strategies import host_specs
+from host_strategies import host_specs, slot_profiles
 from hypothesis import HealthCheck, given, settings
-from userdata_support import CLOUD_INIT, EXAMPLES, IFQUERY, NETPLAN, require_cloud_init_schema
+from userdata_support import (
+    CLOUD_INIT,
+    CLOUD_INIT_PYTHON,
+    EXAMPLES,
+    IFQUERY,
+    NETPLAN,
+    require_cloud_init_schema,
+)
 
 from userdata import HostSpec, build_cloud_config, render_host
 from userdata.hostfile import load_host_file
+from userdata.lxd import NETWORK_CONFIG_KEY, LxdProfile
 
 # Each generated case runs a real command: enough to vary every knob, few enough to stay quick.
 CASES_PER_COMBINATION = 4
@@ -191,3 +200,62 @@ def test_generated_hosts_match_cloud_inits_json_schema_and_round_trip() -> None:
     check()
     print(f"cloud-init's JSON schema judged {judged['hosts']} generated hosts in-process")
     assert judged["hosts"] >= 150
+
+
+# Debian's cloud-init, as a container's cloud-init would: read the slot's network config (v1)
+# and render it for netplan and for ifupdown.
+RENDER_CONTAINER_NETWORK = """
+import sys, yaml
+from cloudinit.net import eni, netplan, network_state
+state = network_state.parse_net_config_data(yaml.safe_load(sys.stdin))
+netplan.Renderer({"postcmds": False}).render_network_state(state, target=sys.argv[1])
+eni.Renderer({"eni_path": "etc/network/interfaces"}).render_network_state(state, target=sys.argv[1])
+"""
+
+
+def judge_slot_network_config(profile: LxdProfile, directory: Path) -> None:
+    """cloud-init renders the slot's network config; netplan and ifquery accept what it wrote,
+    and both give the container's NIC the slot's MAC match, address and gateway."""
+    network_config = yaml.safe_load(profile.config[NETWORK_CONFIG_KEY])
+    (nic,) = network_config["config"]
+    (subnet,) = nic["subnets"]
+    render = CLOUD_INIT_PYTHON.run(
+        "-c", RENDER_CONTAINER_NETWORK, directory, input_text=yaml.safe_dump(network_config)
+    )
+    assert render.returncode == 0, render.stderr
+    netplan_file = directory / "etc" / "netplan" / "50-cloud-init.yaml"
+    netplan_file.chmod(0o600)
+    generated = NETPLAN.run("generate", "--root-dir", directory)
+    assert generated.returncode == 0, generated.stderr
+    networkd = (
+        directory / "run" / "systemd" / "network" / f"10-netplan-{nic['name']}.network"
+    ).read_text()
+    assert f"PermanentMACAddress={nic['mac_address']}" in networkd
+    assert f"Address={subnet['address']}" in networkd
+    assert f"Gateway={subnet['gateway']}" in networkd
+    interfaces = directory / "etc" / "network" / "interfaces"
+    stanza = IFQUERY.run("-i", interfaces, nic["name"])
+    assert stanza.returncode == 0, stanza.stderr
+    address = ipaddress.ip_interface(subnet["address"])
+    assert f"address: {address.ip}" in stanza.stdout
+    assert f"netmask: {address.netmask}" in stanza.stdout
+    assert f"gateway: {subnet['gateway']}" in stanza.stdout
+
+
+def test_generated_slot_network_configs_are_read_by_cloud_init_netplan_and_ifupdown(
+    tmp_path: Path,
+) -> None:
+    for tool in (CLOUD_INIT_PYTHON, NETPLAN, IFQUERY):
+        tool.require()
+    judged = Counter[str]()
+
+    @settings(JUDGED, max_examples=6)
+    @given(profiles=slot_profiles().filter(bool))
+    def check(profiles: tuple[LxdProfile, ...]) -> None:
+        for profile in profiles:
+            judge_slot_network_config(profile, tmp_path / str(judged["slots"]))
+            judged["slots"] += 1
+
+    check()
+    print(f"cloud-init rendered {judged['slots']} generated slot network configs")
+    assert judged["slots"] >= 6

@@ -35,9 +35,12 @@ class Tool:
             )
         return path
 
-    def run(self, *arguments: str | Path) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *arguments: str | Path, input_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [self.require(), *map(str, arguments)],
+            input=input_text,
             capture_output=True,
             text=True,
             timeout=120,
@@ -45,9 +48,28 @@ class Tool:
         )
 
 
+@dataclass(frozen=True)
+class DebianPythonModule(Tool):
+    """A Python package of a Debian package, run with the system's python3 (not the venv's)."""
+
+    module: str = ""
+
+    def require(self) -> str:
+        probe = subprocess.run(
+            [self.command, "-c", f"import {self.module}"], capture_output=True, check=False
+        )
+        if probe.returncode != 0:
+            pytest.skip(
+                f"{self.command} cannot import {self.module}: install Debian's {self.package} "
+                "package (scripts/install --apt)"
+            )
+        return self.command
+
+
 CLOUD_INIT = Tool("cloud-init", "cloud-init")
 NETPLAN = Tool("netplan", "netplan.io")
 IFQUERY = Tool("ifquery", "ifupdown")
+CLOUD_INIT_PYTHON = DebianPythonModule("/usr/bin/python3", "cloud-init", module="cloudinit")
 
 
 def require_cloud_init_schema() -> Path:
