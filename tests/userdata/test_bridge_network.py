@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from userdata_support import assert_problems_start
 
 from userdata.cloudconfig import WriteFile
 from userdata.network import (
@@ -173,10 +174,7 @@ def test_without_disabling_cloud_init_only_the_bridge_file_is_written() -> None:
     ],
 )
 def test_rejects_bad_bridge_parameters(bridge: HostBridge, expected: list[str]) -> None:
-    problems = bridge.problems()
-    assert len(problems) == len(expected), problems
-    for problem, start in zip(problems, expected, strict=True):
-        assert problem.startswith(start)
+    assert_problems_start(bridge.problems(), expected)
 
 
 def test_mac_problem_accepts_a_neutron_port_mac() -> None:

@@ -6,6 +6,7 @@ import base64
 
 import pytest
 import yaml
+from userdata_support import assert_problems_start
 
 from userdata.cloudconfig import (
     NOVA_USER_DATA_LIMIT,
@@ -234,9 +235,7 @@ def test_document_renders_each_set_key_in_run_order_and_leaves_empty_ones_out() 
 def test_rejects_what_cloud_init_would_refuse(document: CloudConfig, expected: list[str]) -> None:
     with pytest.raises(UserDataError) as caught:
         render_cloud_config(document)
-    assert len(caught.value.problems) == len(expected), caught.value.problems
-    for problem, start in zip(caught.value.problems, expected, strict=True):
-        assert problem.startswith(start)
+    assert_problems_start(caught.value.problems, expected)
 
 
 def test_one_error_lists_every_offending_field() -> None:

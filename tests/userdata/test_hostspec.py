@@ -13,7 +13,7 @@ import yaml
 from host_strategies import junk, junk_profiles
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from userdata_support import EXAMPLES, GOLDEN_DIR, PROJECT_ROOT
+from userdata_support import EXAMPLES, GOLDEN_DIR, PROJECT_ROOT, assert_problems_start
 
 from userdata import HostSpec, LxdProfile, UserDataError, build_cloud_config, render_host
 from userdata.hostfile import load_host_file
@@ -181,9 +181,7 @@ def test_package_update_upgrade_and_keys_pass_through() -> None:
 def test_rejects_a_bad_host_naming_every_field(spec: HostSpec, expected: list[str]) -> None:
     with pytest.raises(UserDataError) as caught:
         render_host(spec)
-    assert len(caught.value.problems) == len(expected), caught.value.problems
-    for problem, start in zip(caught.value.problems, expected, strict=True):
-        assert problem.startswith(start)
+    assert_problems_start(caught.value.problems, expected)
 
 
 def test_a_host_past_novas_limit_is_refused_saying_by_how_much() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from userdata_support import assert_problems_start
 
 from userdata.cloudconfig import UserDataError
 from userdata.lxd import (
@@ -110,9 +111,7 @@ def test_slot_rejects_bad_values_naming_each(
     values.update(arguments)
     with pytest.raises(UserDataError) as caught:
         container_slot_profile(**values)  # type: ignore[arg-type]
-    assert len(caught.value.problems) == len(expected), caught.value.problems
-    for problem, start in zip(caught.value.problems, expected, strict=True):
-        assert problem.startswith(start)
+    assert_problems_start(caught.value.problems, expected)
 
 
 def test_preseed_creates_the_pool_the_default_profile_and_the_slots() -> None:
@@ -226,7 +225,4 @@ def test_module_form_creates_extra_profiles_from_files_after_lxd_init() -> None:
     ],
 )
 def test_profile_problems_name_the_device_key(profile: LxdProfile, expected: list[str]) -> None:
-    problems = profile.problems("p", bridge="br0")
-    assert len(problems) == len(expected), problems
-    for problem, start in zip(problems, expected, strict=True):
-        assert problem.startswith(start)
+    assert_problems_start(profile.problems("p", bridge="br0"), expected)

@@ -11,7 +11,7 @@ import pytest
 from host_strategies import junk
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from userdata_support import EXAMPLES, EXAMPLES_DIR, PROJECT_ROOT
+from userdata_support import EXAMPLES, EXAMPLES_DIR, PROJECT_ROOT, assert_problems_start
 
 from userdata import HostSpec, UserDataError, render_host
 from userdata.__main__ import main
@@ -135,10 +135,7 @@ def test_bad_host_file_exits_2_naming_each_bad_key(
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith(f"{host_file}: invalid user-data ")
-    lines = [line.removeprefix("  - ") for line in err.splitlines()[1:]]
-    assert len(lines) == len(expected), lines
-    for line, start in zip(lines, expected, strict=True):
-        assert line.startswith(start)
+    assert_problems_start([line.removeprefix("  - ") for line in err.splitlines()[1:]], expected)
 
 
 def test_bad_file_through_the_real_command_is_one_message_not_a_traceback(tmp_path: Path) -> None:

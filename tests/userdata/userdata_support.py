@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,3 +78,10 @@ def require_cloud_init_schema() -> Path:
     if not CLOUD_INIT_SCHEMA.is_file():
         pytest.skip(f"{CLOUD_INIT_SCHEMA} not found: install Debian's cloud-init package")
     return CLOUD_INIT_SCHEMA
+
+
+def assert_problems_start(problems: Sequence[str], expected: Sequence[str]) -> None:
+    """Exactly these problems, in this order, each starting as expected (the rest is wording)."""
+    assert len(problems) == len(expected), problems
+    for problem, start in zip(problems, expected, strict=True):
+        assert problem.startswith(start), (problem, start)
