@@ -17,6 +17,7 @@ from typing import Literal
 from userdata.cloudconfig import (
     CloudConfig,
     Command,
+    Lxd,
     PowerState,
     StorageBackend,
     UserDataError,
@@ -30,7 +31,7 @@ from userdata.cloudconfig import (
     render_cloud_config,
     ssh_key_problems,
 )
-from userdata.lxd import LxdProfile, module_form, preseed_form
+from userdata.lxd import LxdProfile, module_form, preseed
 from userdata.network import HostBridge, NetworkRenderer
 
 Distro = Literal["ubuntu", "debian"]
@@ -175,12 +176,14 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
     write_files: list[WriteFile] = list(bridge.files())
     runcmd: list[Command] = []
     if spec.lxd_form == "preseed":
-        lxd = preseed_form(
-            bridge=spec.bridge,
-            storage_backend=spec.storage_backend,
-            storage_pool=spec.storage_pool,
-            profiles=spec.profiles,
-            https_address=spec.lxd_https_address(),
+        lxd = Lxd(
+            preseed=preseed(
+                bridge=spec.bridge,
+                storage_backend=spec.storage_backend,
+                storage_pool=spec.storage_pool,
+                profiles=spec.profiles,
+                https_address=spec.lxd_https_address(),
+            )
         )
     else:
         form = module_form(

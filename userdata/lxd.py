@@ -265,25 +265,6 @@ def preseed(
     return dump_yaml(document)
 
 
-def preseed_form(
-    *,
-    bridge: str,
-    storage_backend: StorageBackend,
-    storage_pool: str,
-    profiles: tuple[LxdProfile, ...] = (),
-    https_address: str | None = None,
-) -> Lxd:
-    return Lxd(
-        preseed=preseed(
-            bridge=bridge,
-            storage_backend=storage_backend,
-            storage_pool=storage_pool,
-            profiles=profiles,
-            https_address=https_address,
-        )
-    )
-
-
 @dataclass(frozen=True)
 class ModuleForm:
     """The blog's `lxd: {init, bridge}`, plus what makes its extra profiles exist."""
