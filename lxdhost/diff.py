@@ -458,9 +458,19 @@ def render_diff_text(diff: PlanDiff) -> str:
             suffix = f"  [{short_type}]" if first else ""
             lines.append(f"  {label}  {reason}{suffix}")
     lines += ["", summary_line(diff) + ".", verdict_line(diff)]
-    for server, text in diff.user_data_diffs.items():
-        lines += ["", f"user_data of {server}:", text.rstrip("\n")]
+    for servers, body in grouped_user_data_diffs(diff):
+        lines += ["", f"user_data of {', '.join(servers)}:", body.rstrip("\n")]
     return "\n".join(lines) + "\n"
+
+
+def grouped_user_data_diffs(diff: PlanDiff) -> list[tuple[list[str], str]]:
+    """Servers whose user_data changed the same way share one diff (four hosts, one package)."""
+    groups: dict[str, list[str]] = {}
+    for server, text in diff.user_data_diffs.items():
+        # The first two lines name the server; the hunks are what may repeat.
+        body = "".join(text.splitlines(keepends=True)[2:])
+        groups.setdefault(body, []).append(server)
+    return [(servers, body) for body, servers in groups.items()]
 
 
 def render_diff_markdown(diff: PlanDiff) -> str:
@@ -481,13 +491,14 @@ def render_diff_markdown(diff: PlanDiff) -> str:
                 action = f"**{action}**"
             why = "<br>".join(_escape_cell(reason) for reason in change.reasons())
             lines.append(f"| `{change.name}` | {change.short_type} | {action} | {why} |")
-    for server, text in diff.user_data_diffs.items():
+    for servers, body in grouped_user_data_diffs(diff):
+        names = ", ".join(f"<code>{server}</code>" for server in servers)
         lines += [
             "",
-            f"<details><summary><code>{server}</code> user_data</summary>",
+            f"<details><summary>{names} user_data</summary>",
             "",
             "```diff",
-            text.rstrip("\n"),
+            body.rstrip("\n"),
             "```",
             "",
             "</details>",

@@ -69,6 +69,10 @@ def test_changed_package_list_replaces_every_server() -> None:
         assert server.reasons() == ["user_data changed (packages)"]
     assert [c for c in diff.changes if c.type != INSTANCE] == []
     assert sorted(c.name for c in diff.disruptive) == sorted(c.name for c in servers)
+    # The same change on four servers is shown once.
+    text = render_diff_text(diff)
+    assert "user_data of lxd-a-server, lxd-b-server, lxd-c-server, lxd-d-server:" in text
+    assert text.count("+  - jq") == 1
 
 
 def test_changed_ingress_cidr_replaces_nothing() -> None:
