@@ -108,6 +108,8 @@ UPDATE_NOTES: Mapping[tuple[str, str], str] = {
 
 # A reason line names at most this many paths; more are shortened to their common parents.
 _MOST_PATHS = 4
+# The verdict line names at most this many replaced resources.
+_MOST_NAMED = 8
 
 # Replacing these costs nothing a user would notice (a rule is created before the old one is
 # deleted): they are reported, but do not make the exit status say "something is replaced".
@@ -441,8 +443,11 @@ def verdict_line(diff: PlanDiff) -> str:
     disruptive = diff.disruptive
     if not disruptive:
         return "Nothing will be replaced."
-    listed = ", ".join(f"{c.name} ({c.short_type}, {c.action.value})" for c in disruptive)
-    return f"WILL REPLACE: {listed}"
+    # The per-resource lines above name them all; the verdict stays one readable line.
+    listed = [f"{c.name} ({c.short_type}, {c.action.value})" for c in disruptive[:_MOST_NAMED]]
+    if len(disruptive) > _MOST_NAMED:
+        listed.append(f"and {len(disruptive) - _MOST_NAMED} more")
+    return f"WILL REPLACE: {', '.join(listed)}"
 
 
 def render_diff_text(diff: PlanDiff) -> str:

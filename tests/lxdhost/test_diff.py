@@ -25,6 +25,7 @@ from lxdhost.diff import (
     render_diff_markdown,
     render_diff_text,
     summarise_paths,
+    verdict_line,
 )
 from lxdhost.offline import read_stack_config, run_program
 from lxdhost.plan import (
@@ -423,3 +424,21 @@ def test_diff_json_round_trips() -> None:
     document = json.loads(json.dumps(diff_to_json(diff)))
     assert document["replaces"] == []
     assert [c["action"] for c in document["changes"]] == ["create"] * 4
+
+
+@pytest.mark.parametrize(
+    ("servers", "expected_tail"),
+    [
+        pytest.param(2, "lxd-2 (Instance, replace)", id="all-named"),
+        pytest.param(10, "lxd-8 (Instance, replace), and 2 more", id="capped"),
+    ],
+)
+def test_verdict_names_the_first_replacements(servers: int, expected_tail: str) -> None:
+    def servers_with(key_pair: str) -> Plan:
+        return plan(
+            *(resource(INSTANCE, f"lxd-{i}", {"keyPair": key_pair}) for i in range(1, servers + 1))
+        )
+
+    verdict = verdict_line(diff_plans(servers_with("old"), servers_with("new")))
+    assert verdict.startswith("WILL REPLACE: lxd-1 (Instance, replace), lxd-2")
+    assert verdict.endswith(expected_tail)
