@@ -23,7 +23,7 @@ from lxdhost.offline import run_program
 from . import image
 from .server import ServerUnderTest, first_server
 from .tenant import TenantNetwork
-from .vm import FINISHED, Guest, GuestSpec, meta_data
+from .vm import Guest, GuestSpec, meta_data
 
 # The tools the suite runs, and the Debian package each comes from (named in the skip reason).
 TOOLS = {
@@ -277,9 +277,9 @@ def booted_host(
     guest, network, figures = launch.guest, launch.network, launch.figures
     assert guest is not None and network is not None
     try:
-        figures.first_boot_done = guest.wait_for_serial(FINISHED, 1, FIRST_BOOT_TIMEOUT)
+        figures.first_boot_done = guest.wait_for_boot(1, FIRST_BOOT_TIMEOUT)
         print(f"\n[{variant.id}] first boot done at {figures.first_boot_done:.0f} s")
-        figures.second_boot_done = guest.wait_for_serial(FINISHED, 2, SECOND_BOOT_TIMEOUT)
+        figures.second_boot_done = guest.wait_for_boot(2, FIRST_BOOT_TIMEOUT + SECOND_BOOT_TIMEOUT)
         print(f"[{variant.id}] second boot done at {figures.second_boot_done:.0f} s")
         guest.wait_for_ssh(launch.server.port.fixed_ip, SSH_TIMEOUT)
         yield BootedHost(

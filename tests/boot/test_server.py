@@ -35,6 +35,15 @@ def test_server_under_test_comes_from_the_program(variant: Variant) -> None:
         pytest.param(VARIANTS[0], "preseed:", id="netplan-preseed-uses-a-preseed"),
         pytest.param(VARIANTS[1], "bridge_ports ens3", id="ifupdown-module-writes-interfaces"),
         pytest.param(VARIANTS[1], "mode: existing", id="ifupdown-module-uses-an-existing-bridge"),
+        # LXD 5.0's `lxd init --auto` would put eth0 on a new lxdbr0; the first boot has no br0.
+        pytest.param(
+            VARIANTS[1],
+            "ip link add br0 type bridge",
+            id="ifupdown-module-has-br0-before-the-lxd-module-attaches-it",
+        ),
+        pytest.param(
+            VARIANTS[1], "lxc storage create default dir", id="ifupdown-module-makes-its-pool"
+        ),
     ],
 )
 def test_each_variant_renders_its_own_layout(variant: Variant, marker: str) -> None:
