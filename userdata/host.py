@@ -175,6 +175,7 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
     bridge = spec.host_bridge()
     write_files: list[WriteFile] = list(bridge.files())
     runcmd: list[Command] = []
+    bootcmd: list[Command] = []
     if spec.lxd_form == "preseed":
         lxd = Lxd(
             preseed=preseed(
@@ -193,10 +194,14 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
             profiles=spec.profiles,
             network_address=spec.lxd_network_address,
             network_port=spec.lxd_network_port,
+            # Debian 12's LXD 5.0 makes lxdbr0 in `lxd init --auto` (seen booting it); the
+            # seed example keeps the blog's Ubuntu 16.04 document, of the LXD 2.0 era.
+            lxd_init_creates_lxdbr0=spec.distro == "debian",
         )
         lxd = form.lxd
         write_files.extend(form.write_files)
         runcmd.extend(form.runcmd)
+        bootcmd.extend(form.bootcmd)
     runcmd.extend(spec.runcmd)
     # Each package once, the host's own first: a repeat is harmless, so it is not an error.
     packages = tuple(dict.fromkeys((*required_packages(spec), *spec.packages)))
@@ -208,6 +213,7 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
         write_files=tuple(write_files),
         # cloud-init lists lxd as verified on ubuntu only and silently skips it elsewhere.
         unverified_modules=("lxd",) if spec.distro == "debian" else (),
+        bootcmd=tuple(bootcmd),
         lxd=lxd,
         runcmd=tuple(runcmd),
         # The bridge files take effect on this one reboot, once cloud-init has finished.

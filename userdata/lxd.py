@@ -267,11 +267,12 @@ def preseed(
 
 @dataclass(frozen=True)
 class ModuleForm:
-    """The blog's `lxd: {init, bridge}`, plus what makes its extra profiles exist."""
+    """The blog's `lxd: {init, bridge}` (or `bridge` and commands), and the extra profiles."""
 
     lxd: Lxd
     write_files: tuple[WriteFile, ...] = ()
     runcmd: tuple[Command, ...] = ()
+    bootcmd: tuple[Command, ...] = ()
 
 
 def module_form(
@@ -282,24 +283,50 @@ def module_form(
     profiles: tuple[LxdProfile, ...] = (),
     network_address: str | None = None,
     network_port: int | None = None,
+    lxd_init_creates_lxdbr0: bool = False,
 ) -> ModuleForm:
     """`lxd init --auto` with the storage backend, the existing bridge on the default profile.
+
+    `lxd_init_creates_lxdbr0`: the blog's `init` + `bridge: {mode: existing}` cannot work where
+    `lxd init --auto` creates a NAT bridge `lxdbr0` (LXD 3.0 and later; Debian 12 has 5.0.2):
+    it puts `eth0` on lxdbr0 in the default profile (unless that profile has a NIC, which
+    nothing can add before the lxd module: bootcmd runs before LXD's socket is up), so the
+    module's `lxc network attach-profile br0 default eth0` fails ("Device already exists:
+    eth0"); without iptables or nft, `lxd init --auto` fails outright; and on the first boot
+    br0 does not exist yet ("Network not found"). There the module keeps `bridge: existing`
+    and drops `init`, whose storage pool and root disk runcmd creates instead.
 
     Extra profiles: one YAML file each under /etc/lxd-profiles/, loaded by runcmd lines, which
     cloud-init runs in its final stage after the lxd module (scripts-user comes after lxd).
     """
-    lxd = Lxd(
-        init=LxdInit(
-            storage_backend=storage_backend,
-            # `lxd init --auto` names its pool "default" already: say so only when it differs.
-            storage_pool=None if storage_pool == "default" else storage_pool,
-            network_address=network_address,
-            network_port=network_port if network_address else None,
-        ),
-        bridge=LxdBridge(mode="existing", name=bridge, ipv4_nat=False),
-    )
-    files = []
+    existing_bridge = LxdBridge(mode="existing", name=bridge, ipv4_nat=False)
     commands: list[Command] = []
+    bootcmd: tuple[Command, ...] = ()
+    if lxd_init_creates_lxdbr0:
+        # No `init`: the module only attaches the bridge, and runcmd (after the lxd module)
+        # makes the pool and the root disk `lxd init --auto` would have made. bootcmd runs
+        # before LXD can be reached but after the network: it makes an empty br0 on the first
+        # boot (ifupdown's br0 replaces it after the reboot) so that the attach finds it.
+        lxd = Lxd(bridge=existing_bridge)
+        bootcmd = (f"ip link show {bridge} >/dev/null 2>&1 || ip link add {bridge} type bridge",)
+        commands.append(f"lxc storage create {storage_pool} {storage_backend}")
+        commands.append(f"lxc profile device add default root disk path=/ pool={storage_pool}")
+        if network_address:
+            host = f"[{network_address}]" if ":" in network_address else network_address
+            commands.append(f"lxc config set core.https_address {host}:{network_port or 8443}")
+    else:
+        lxd = Lxd(
+            init=LxdInit(
+                storage_backend=storage_backend,
+                # `lxd init --auto` names its pool "default" already: say so only when it
+                # differs.
+                storage_pool=None if storage_pool == "default" else storage_pool,
+                network_address=network_address,
+                network_port=network_port if network_address else None,
+            ),
+            bridge=existing_bridge,
+        )
+    files = []
     for profile in profiles:
         body = profile.bound_to(bridge).to_dict()
         del body["name"]
@@ -307,4 +334,9 @@ def module_form(
         files.append(WriteFile(path, dump_yaml(body), permissions="0600"))
         commands.append(f"lxc profile create {profile.name}")
         commands.append(f"lxc profile edit {profile.name} < {path}")
-    return ModuleForm(lxd=lxd, write_files=tuple(files), runcmd=tuple(commands))
+    return ModuleForm(
+        lxd=lxd,
+        write_files=tuple(files),
+        runcmd=tuple(commands),
+        bootcmd=bootcmd,
+    )
