@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -127,11 +128,17 @@ def _field_type_problems(value: object, hint: Any, where: str) -> list[str]:
 _Checked = TypeVar("_Checked")
 
 
+@functools.cache
+def _field_hints(cls: type) -> dict[str, Any]:
+    # get_type_hints evaluates every (postponed, string) annotation on each call: once a class.
+    return typing.get_type_hints(cls)
+
+
 def checked(instance: _Checked, where: str = "") -> tuple[list[str], _Checked | None]:
     """The dataclass fields whose values lack their annotated type, one problem each, and the
     instance with those fields reset to their defaults (None if a field without one is bad),
     so value checks run on the rest without tripping over a wrong type."""
-    hints = typing.get_type_hints(type(instance))
+    hints = _field_hints(type(instance))  # type: ignore[arg-type]
     prefix = f"{where}." if where else ""
     problems: list[str] = []
     resets: dict[str, object] = {}
@@ -444,30 +451,81 @@ class CloudConfig(Validated):
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _LiteralDumper(yaml.SafeDumper):
-    """SafeDumper that writes multi-line strings as literal blocks and indents sequences."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _represent_str(dumper: yaml.representer.SafeRepresenter, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_LiteralDumper.add_representer(str, _represent_str)
+class PythonDumper(yaml.SafeDumper):
+    """PyYAML's own emitter, multi-line strings as literal blocks: the reference bytes."""
 
 
-def dump_yaml(data: Mapping[str, Any] | list[Any]) -> str:
-    """YAML text for plain data: keys in the order given, multi-line strings as literal blocks."""
+PythonDumper.add_representer(str, _represent_str)
+
+LibyamlDumper: type[yaml.CSafeDumper] | None = None
+if yaml.__with_libyaml__:
+
+    class _LibyamlDumper(yaml.CSafeDumper):
+        """libyaml's emitter with PythonDumper's settings: the same bytes, many times faster."""
+
+    _LibyamlDumper.add_representer(str, _represent_str)
+    LibyamlDumper = _LibyamlDumper
+
+# No folding: the two emitters break long lines at different places, and a folded line is
+# the same YAML value anyway. (PyYAML takes any width; libyaml a C int.)
+_WIDTH = 2**31 - 1
+# Where the two emitters are known to differ, PythonDumper alone writes the document: libyaml
+# escapes characters beyond U+FFFF (PyYAML writes them as they are) and treats CR, NEL, LS and PS
+# as line breaks where PyYAML does not; for keys it uses `? key` at other lengths (it counts
+# bytes, PyYAML characters) and writes an empty or multi-line key differently. Everything else,
+# the tests render with both and compare.
+_EMITTERS_DIFFER = re.compile("[\r\x85\u2028\u2029\U00010000-\U0010ffff]")
+_KEY_EMITTERS_DIFFER = re.compile("[\n\r\x85\u2028\u2029\U00010000-\U0010ffff]")
+_SIMPLE_KEY_BYTES = 128
+
+
+def _libyaml_emits_alike(data: object) -> bool:
+    if isinstance(data, str):
+        return not _EMITTERS_DIFFER.search(data)
+    if isinstance(data, Mapping):
+        return all(
+            (
+                not _KEY_EMITTERS_DIFFER.search(key)
+                and 0 < len(key.encode("utf-8")) < _SIMPLE_KEY_BYTES
+                if isinstance(key, str)
+                else _libyaml_emits_alike(key)
+            )
+            and _libyaml_emits_alike(value)
+            for key, value in data.items()
+        )
+    if isinstance(data, list | tuple):
+        return all(_libyaml_emits_alike(item) for item in data)
+    return True
+
+
+def dump_yaml(
+    data: Mapping[str, Any] | list[Any],
+    dumper: type[yaml.SafeDumper | yaml.CSafeDumper] | None = None,
+) -> str:
+    """YAML text for plain data: keys in the order given, multi-line strings as literal blocks.
+
+    The bytes are PythonDumper's whether PyYAML has libyaml or not (a changed byte of user_data
+    replaces a server); libyaml writes them when it is there and writes them alike. `dumper`
+    forces one emitter (the tests compare them).
+    """
+    if dumper is None:
+        dumper = (
+            LibyamlDumper
+            if LibyamlDumper is not None and _libyaml_emits_alike(data)
+            else PythonDumper
+        )
     return yaml.dump(
         data,
-        Dumper=_LiteralDumper,
+        Dumper=dumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
-        width=1000,
+        width=_WIDTH,
     )
 
 
