@@ -18,6 +18,7 @@ from userdata.cloudconfig import (
     Lxd,
     LxdBridge,
     LxdInit,
+    RenderedPreseed,
     StorageBackend,
     Validated,
     WriteFile,
@@ -247,7 +248,7 @@ def preseed(
     storage_pool: str,
     profiles: tuple[LxdProfile, ...] = (),
     https_address: str | None = None,
-) -> str:
+) -> RenderedPreseed:
     """The YAML for `lxd init --preseed`: a storage pool, the default profile, extra profiles."""
     document: dict[str, Any] = {}
     if https_address:
@@ -262,7 +263,7 @@ def preseed(
             *(p.bound_to(bridge) for p in profiles),
         )
     ]
-    return dump_yaml(document)
+    return RenderedPreseed(dump_yaml(document))
 
 
 @dataclass(frozen=True)
