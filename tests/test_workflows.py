@@ -605,19 +605,3 @@ def test_the_readme_documents_every_secret_and_variable_the_workflows_read() -> 
     )
     names = {name for pair in documented for name in pair if name}
     assert used == names
-
-
-def configuration_table(path: Path) -> list[str]:
-    lines = path.read_text().splitlines()
-    start = lines.index("| Key | Type | Default | Meaning |")
-    end = start
-    while end < len(lines) and lines[end].startswith("|"):
-        end += 1
-    return lines[start:end]
-
-
-def test_the_readme_configuration_table_is_the_checked_one() -> None:
-    # tests/lxdhost/test_config.py checks docs/configuration.md's table against the program.
-    assert configuration_table(ROOT / "README.md") == configuration_table(
-        ROOT / "docs" / "configuration.md"
-    )

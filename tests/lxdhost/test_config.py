@@ -245,7 +245,7 @@ def test_host_choices_are_exactly_userdatas(
     assert sorted(member.value for member in ours) == sorted(userdatas)
 
 
-# --- the key table, Pulumi.yaml and docs/configuration.md never drift apart ---------------
+# --- the key table, Pulumi.yaml and the README's reference never drift apart ---------------
 
 
 def declared_in_pulumi_yaml() -> dict[str, dict[str, object]]:
@@ -274,7 +274,7 @@ def test_project_defaults_parse_as_the_tables_defaults() -> None:
 
 
 def documented_rows() -> dict[str, list[str]]:
-    text = (PROJECT_ROOT / "docs" / "configuration.md").read_text()
+    text = (PROJECT_ROOT / "README.md").read_text()
     rows = {}
     for line in text.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
