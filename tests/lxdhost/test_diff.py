@@ -73,7 +73,7 @@ def test_changed_package_list_replaces_every_server() -> None:
     # The same change on four servers is shown once.
     text = render_diff_text(diff)
     assert "user_data of lxd-a-server, lxd-b-server, lxd-c-server, lxd-d-server:" in text
-    assert text.count("+  - jq") == 1
+    assert text.count("+- jq") == 1
 
 
 def test_changed_ingress_cidr_replaces_nothing() -> None:
@@ -169,7 +169,7 @@ def test_cli_diff_markdown_is_a_pull_request_comment(
     out = capsys.readouterr().out
     assert out.startswith("### Offline plan for `dev`: 1 resource(s) will be replaced")
     assert "| `lxd-1-server` | Instance | **REPLACE** | user_data changed (packages) |" in out
-    assert "```diff\n" in out and "-  - tmux" in out
+    assert "```diff\n" in out and "-- tmux" in out
 
 
 def test_cli_diff_json_lists_replacements(
