@@ -18,7 +18,6 @@ import argparse
 import cProfile
 import importlib.metadata
 import io
-import json
 import os
 import platform
 import pstats
@@ -36,7 +35,7 @@ import pulumi
 
 from lxdhost.config import parse_settings
 from lxdhost.host import host_args, host_spec
-from lxdhost.offline import ProgramRun, read_stack_config, run_program
+from lxdhost.offline import ProgramRun, encode_config, read_stack_config, run_program
 from userdata import render_host
 
 SIZES = (1, 10, 50, 200)
@@ -125,9 +124,7 @@ def measure_size(hosts: int, repeat: int) -> SizeResult:
 def render_times_ms(hosts: int, repeat: int) -> list[float]:
     """Per host: the fastest of `repeat` renders of its user-data, in milliseconds."""
     config = stack_config(hosts)
-    settings = parse_settings(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-    )
+    settings = parse_settings(encode_config(config))
     best: list[float] = []
     for planned in settings.address_plan.hosts:
         args = host_args(

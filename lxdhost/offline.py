@@ -304,12 +304,16 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return document
 
 
-def set_config(config: Mapping[str, Any]) -> None:
-    """Give the Pulumi runtime this configuration, encoded the way the CLI passes it."""
-    encoded = {
+def encode_config(config: Mapping[str, Any]) -> dict[str, str]:
+    """Configuration as the CLI hands it to a program: strings as they are, the rest as JSON."""
+    return {
         key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
     }
-    pulumi.runtime.set_all_config(encoded, [])
+
+
+def set_config(config: Mapping[str, Any]) -> None:
+    """Give the Pulumi runtime this configuration, encoded the way the CLI passes it."""
+    pulumi.runtime.set_all_config(encode_config(config), [])
 
 
 def run_program(

@@ -22,7 +22,7 @@ import yaml
 
 from lxdhost.__main__ import main
 from lxdhost.config import parse_settings
-from lxdhost.offline import PROJECT_ROOT, read_stack_config, run_program
+from lxdhost.offline import PROJECT_ROOT, encode_config, read_stack_config, run_program
 from lxdhost.plan import (
     INSTANCE_TYPE,
     PLAN_JSON_SCHEMA,
@@ -53,8 +53,7 @@ def stack_run_json(stack: str) -> str:
 def pure_address_plan(stack: str) -> Any:
     """The address plan `lxdhost.addressing` computes for the stack's own configuration."""
     config = read_stack_config(stack)
-    raw = {key: v if isinstance(v, str) else json.dumps(v) for key, v in config.items()}
-    return parse_settings(raw).address_plan
+    return parse_settings(encode_config(config)).address_plan
 
 
 @pytest.mark.parametrize("stack", STACKS)

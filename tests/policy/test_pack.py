@@ -26,7 +26,7 @@ from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from lxdhost.offline import PROJECT_ROOT, read_stack_config, run_program
+from lxdhost.offline import PROJECT_ROOT, encode_config, read_stack_config, run_program
 from policy.__main__ import PACK_NAME, policies
 
 POLICY_DIR = PROJECT_ROOT / "policy"
@@ -62,7 +62,7 @@ def analyze(
     pulumi.runtime.set_all_config({}, [])
     monkeypatch.setenv(
         "PULUMI_CONFIG",
-        json.dumps({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}),
+        json.dumps(encode_config(config)),
     )
     servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.0.1", policies(), EnforcementLevel.ADVISORY)
     diagnostics = []
@@ -208,9 +208,7 @@ def test_the_pack_serves_its_policies_when_run_as_pulumi_runs_it() -> None:
     rule = run_program("prod", config).named("hosts-ssh-0.0.0.0-0")
     env = {
         **os.environ,
-        "PULUMI_CONFIG": json.dumps(
-            {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-        ),
+        "PULUMI_CONFIG": json.dumps(encode_config(config)),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     server = subprocess.Popen(
