@@ -15,7 +15,7 @@ import functools
 import re
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -94,22 +94,31 @@ def _describe(hint: Any, plural: bool = False) -> str:
 
 
 def _matches(value: object, hint: Any) -> bool:
+    return _matcher(hint)(value)
+
+
+@functools.cache
+def _matcher(hint: Any) -> Callable[[object], bool]:
+    """Whether a value has the annotated type: worked out once per annotation, not per value."""
     origin, arguments = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arm) for arm in arguments)
+        arms = tuple(_matcher(arm) for arm in arguments)
+        return lambda value: any(arm(value) for arm in arms)
     if origin is Literal:
-        return any(value == a and type(value) is type(a) for a in arguments)
+        return lambda value: any(value == a and type(value) is type(a) for a in arguments)
     if origin is tuple:
-        return isinstance(value, tuple | list) and all(_matches(v, arguments[0]) for v in value)
+        item = _matcher(arguments[0])
+        return lambda value: isinstance(value, tuple | list) and all(item(v) for v in value)
     if origin is not None and issubclass(origin, Mapping):
-        return isinstance(value, Mapping) and all(
-            _matches(k, arguments[0]) and _matches(v, arguments[1]) for k, v in value.items()
+        key, item = _matcher(arguments[0]), _matcher(arguments[1])
+        return lambda value: (
+            isinstance(value, Mapping) and all(key(k) and item(v) for k, v in value.items())
         )
     if hint is type(None):
-        return value is None
+        return lambda value: value is None
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint)
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
+    return lambda value: isinstance(value, hint)
 
 
 def _field_type_problems(value: object, hint: Any, where: str) -> list[str]:
@@ -492,24 +501,84 @@ _EMITTERS_DIFFER = re.compile("[\r\x85\u2028\u2029\U00010000-\U0010ffff]")
 _KEY_EMITTERS_DIFFER = re.compile("[\n\r\x85\u2028\u2029\U00010000-\U0010ffff]")
 _SIMPLE_KEY_BYTES = 128
 
+_TAG = "tag:yaml.org,2002:"
+_RESOLVER = yaml.resolver.Resolver()  # the implicit types both dumpers resolve plain scalars by
 
-def _libyaml_emits_alike(data: object) -> bool:
-    if isinstance(data, str):
-        return not _EMITTERS_DIFFER.search(data)
-    if isinstance(data, Mapping):
-        return all(
-            (
-                not _KEY_EMITTERS_DIFFER.search(key)
-                and 0 < len(key.encode("utf-8")) < _SIMPLE_KEY_BYTES
-                if isinstance(key, str)
-                else _libyaml_emits_alike(key)
-            )
-            and _libyaml_emits_alike(value)
-            for key, value in data.items()
-        )
-    if isinstance(data, list | tuple):
-        return all(_libyaml_emits_alike(item) for item in data)
-    return True
+
+def _implicit(value: str, tag: str) -> tuple[bool, bool]:
+    """What PyYAML's serializer says of a scalar: may it be written plain, or quoted, untagged."""
+    resolve: Callable[..., str] = _RESOLVER.resolve
+    node = yaml.nodes.ScalarNode
+    return (resolve(node, value, (True, False)) == tag, resolve(node, value, (False, True)) == tag)
+
+
+def _new_scalar(value: str, kind: str, style: str | None) -> yaml.ScalarEvent:
+    tag = _TAG + kind
+    return yaml.ScalarEvent(None, tag, _implicit(value, tag), value, style=style)
+
+
+# Keys and short values repeat across a host's documents; an event is only read by the emitter.
+_short_scalar = functools.lru_cache(maxsize=8192)(_new_scalar)
+
+
+def _scalar(value: str, kind: str, style: str | None = None) -> yaml.ScalarEvent:
+    return (
+        _short_scalar(value, kind, style) if len(value) <= 64 else _new_scalar(value, kind, style)
+    )
+
+
+def clear_dump_caches() -> None:
+    """Forget the cached scalar events (the benchmark times renders from empty caches)."""
+    _short_scalar.cache_clear()
+
+
+class _NotForLibyamlError(Exception):
+    """Data `_events` leaves to PyYAML's own representer and emitter (not an error to users)."""
+
+
+def _events(data: object, out: list[yaml.Event], containers: set[int]) -> None:
+    """The events PythonDumper's representer and serializer produce for `data`, appended to `out`.
+
+    Those two are most of a dump's time, spent on what this data never needs (tags, aliases,
+    arbitrary types). Raises _NotForLibyamlError for anything else: another type, a container met
+    twice (PyYAML would write an anchor and an alias), or text libyaml writes differently.
+    """
+    kind = type(data)
+    if kind is str:
+        text = typing.cast(str, data)
+        if _EMITTERS_DIFFER.search(text):
+            raise _NotForLibyamlError
+        out.append(_scalar(text, "str", "|" if "\n" in text else None))
+    elif kind is dict or kind is list:
+        if id(data) in containers:
+            raise _NotForLibyamlError
+        containers.add(id(data))
+        if kind is list:
+            out.append(yaml.SequenceStartEvent(None, _TAG + "seq", True, flow_style=False))
+            for item in typing.cast(list[object], data):
+                _events(item, out, containers)
+            out.append(yaml.SequenceEndEvent())
+            return
+        out.append(yaml.MappingStartEvent(None, _TAG + "map", True, flow_style=False))
+        for key, value in typing.cast(dict[object, object], data).items():
+            if type(key) is str:
+                if _KEY_EMITTERS_DIFFER.search(key) or not (
+                    0 < len(key.encode("utf-8")) < _SIMPLE_KEY_BYTES
+                ):
+                    raise _NotForLibyamlError
+                out.append(_scalar(key, "str"))
+            else:
+                _events(key, out, containers)
+            _events(value, out, containers)
+        out.append(yaml.MappingEndEvent())
+    elif kind is bool:
+        out.append(_scalar("true" if data else "false", "bool"))
+    elif kind is int:
+        out.append(_scalar(str(data), "int"))
+    elif data is None:
+        out.append(_scalar("null", "null"))
+    else:
+        raise _NotForLibyamlError
 
 
 def dump_yaml(
@@ -518,19 +587,25 @@ def dump_yaml(
 ) -> str:
     """YAML text for plain data: keys in the order given, multi-line strings as literal blocks.
 
-    The bytes are PythonDumper's whether PyYAML has libyaml or not (a changed byte of user_data
-    replaces a server); libyaml writes them when it is there and writes them alike. `dumper`
-    forces one emitter (the tests compare them).
+    The bytes are PythonDumper's (`yaml.dump`, PyYAML's own representer and emitter) whether
+    PyYAML has libyaml or not: a changed byte of user_data replaces a server. Where libyaml is
+    there and writes them alike, the data goes to its emitter as the events PythonDumper's
+    representer would make; the tests compare the two on generated documents. `dumper` forces
+    `yaml.dump` with that dumper.
     """
-    if dumper is None:
-        dumper = (
-            LibyamlDumper
-            if LibyamlDumper is not None and _libyaml_emits_alike(data)
-            else PythonDumper
-        )
+    if dumper is None and LibyamlDumper is not None:
+        events: list[yaml.Event] = [yaml.StreamStartEvent(), yaml.DocumentStartEvent()]
+        try:
+            _events(data, events, set())
+        except _NotForLibyamlError:
+            pass
+        else:
+            events += [yaml.DocumentEndEvent(), yaml.StreamEndEvent()]
+            text: str = yaml.emit(events, Dumper=LibyamlDumper, allow_unicode=True, width=_WIDTH)
+            return text
     return yaml.dump(
         data,
-        Dumper=dumper,
+        Dumper=dumper or PythonDumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,

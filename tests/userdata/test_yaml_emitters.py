@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from host_strategies import host_specs
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -73,3 +74,84 @@ def test_where_libyaml_would_differ_pyyamls_emitter_writes(document: dict[str, o
     assert cloudconfig.LibyamlDumper is not None
     assert dump_yaml(document, cloudconfig.LibyamlDumper) != dump_yaml(document, PythonDumper)
     assert dump_yaml(document) == dump_yaml(document, PythonDumper)
+
+
+# Scalars whose plain form YAML 1.1 reads as something else (PyYAML's resolver quotes them),
+# and keys and values of every type the events path writes itself.
+_TRICKY = [
+    "",
+    "~",
+    "null",
+    "Null",
+    "true",
+    "yes",
+    "on",
+    "No",
+    "OFF",
+    "y",
+    "n",
+    "1",
+    "-1",
+    "+1",
+    "0o17",
+    "0x1F",
+    "0b101",
+    "1_000",
+    "1:20",
+    "190:20:30",
+    "1.5",
+    ".5",
+    "1e3",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "2001-12-14",
+    "2001-12-14t21:59:43.10-05:00",
+    "=",
+    "<<",
+    "0a:4c:c0:a8:00:15",
+    "10:20:30:40:50:12",
+    "192.168.0.21/24",
+    "2001:10:20:30:40:50:0:1",
+    "- item",
+    "# comment",
+    "key: value",
+    " leading space",
+    "trailing space ",
+    "line\n",
+    "two\nlines",
+    "tab\there",
+]
+
+
+@pytest.mark.parametrize("text", _TRICKY)
+def test_events_path_writes_tricky_scalars_as_pyyaml_does(text: str) -> None:
+    document = {text: text, "list": [text, 7, -3, True, False, None], "n": {text: [text]}}
+    assert dump_yaml(document) == dump_yaml(document, PythonDumper)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param({"a": [1], "b": None}, id="no-sharing"),
+        pytest.param({"float": 1.5}, id="float"),
+        pytest.param({"tuple": (1, 2)}, id="tuple-is-refused-alike"),
+        pytest.param({7: "int key", None: "null key", False: "bool key"}, id="non-string-keys"),
+    ],
+)
+def test_events_path_and_pyyaml_agree_on_other_data(document: dict[object, object]) -> None:
+    try:
+        expected = dump_yaml(document, PythonDumper)  # type: ignore[arg-type]
+    except yaml.YAMLError as error:
+        with pytest.raises(type(error)):
+            dump_yaml(document)  # type: ignore[arg-type]
+    else:
+        assert dump_yaml(document) == expected  # type: ignore[arg-type]
+
+
+def test_a_container_met_twice_gets_pyyamls_anchor_and_alias() -> None:
+    shared = ["x"]
+    document = {"first": shared, "second": shared}
+    text = dump_yaml(document)
+    assert text == dump_yaml(document, PythonDumper)
+    assert "&id001" in text and "*id001" in text
