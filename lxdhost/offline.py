@@ -360,7 +360,19 @@ async def _resolve_exports(root: Any) -> dict[str, Any]:
     outputs = getattr(root, "outputs", None)
     if not outputs:
         return {}
-    resolved = {}
-    for key, value in outputs.items():
-        resolved[key] = await pulumi.Output.from_input(value).future()
-    return resolved
+    return {key: await _resolved(value) for key, value in outputs.items()}
+
+
+async def _resolved(value: Any) -> Any:
+    """`value` with every Output in it awaited, walking dicts and lists as the engine does.
+
+    (`Output.from_input` on a whole export would give the same value, but wraps every leaf of it
+    in an Output of its own first: thousands for a stack of 200 hosts.)
+    """
+    if isinstance(value, pulumi.Output):
+        return await _resolved(await value.future())
+    if isinstance(value, Mapping):
+        return {key: await _resolved(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [await _resolved(item) for item in value]
+    return value
