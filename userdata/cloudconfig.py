@@ -138,32 +138,43 @@ _Checked = TypeVar("_Checked")
 
 
 @functools.cache
-def _field_hints(cls: type) -> dict[str, Any]:
-    # get_type_hints evaluates every (postponed, string) annotation on each call: once a class.
-    return typing.get_type_hints(cls)
+def _typed_fields(
+    cls: type,
+) -> tuple[tuple[dataclasses.Field[Any], Any, Callable[[object], bool]], ...]:
+    """Each dataclass field with its annotation and that annotation's check: once a class
+    (get_type_hints evaluates every postponed annotation on each call)."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (spec_field, hints[spec_field.name], _matcher(hints[spec_field.name]))
+        for spec_field in dataclasses.fields(cls)
+    )
+
+
+@functools.cache
+def _field_order(cls: type) -> dict[str, int]:
+    return {spec_field.name: i for i, spec_field in enumerate(dataclasses.fields(cls))}
 
 
 def checked(instance: _Checked, where: str = "") -> tuple[list[str], _Checked | None]:
     """The dataclass fields whose values lack their annotated type, one problem each, and the
     instance with those fields reset to their defaults (None if a field without one is bad),
     so value checks run on the rest without tripping over a wrong type."""
-    hints = _field_hints(type(instance))  # type: ignore[arg-type]
     prefix = f"{where}." if where else ""
     problems: list[str] = []
     resets: dict[str, object] = {}
     repairable = True
-    for spec_field in dataclasses.fields(instance):  # type: ignore[arg-type]
-        found = _field_type_problems(
-            getattr(instance, spec_field.name), hints[spec_field.name], prefix + spec_field.name
-        )
-        if found:
-            problems.extend(found)
-            if spec_field.default is not dataclasses.MISSING:
-                resets[spec_field.name] = spec_field.default
-            elif spec_field.default_factory is not dataclasses.MISSING:
-                resets[spec_field.name] = spec_field.default_factory()
-            else:
-                repairable = False
+    kind: type = type(instance)
+    for spec_field, hint, matches in _typed_fields(kind):
+        value = getattr(instance, spec_field.name)
+        if matches(value):
+            continue
+        problems.extend(_field_type_problems(value, hint, prefix + spec_field.name))
+        if spec_field.default is not dataclasses.MISSING:
+            resets[spec_field.name] = spec_field.default
+        elif spec_field.default_factory is not dataclasses.MISSING:
+            resets[spec_field.name] = spec_field.default_factory()
+        else:
+            repairable = False
     if not repairable:
         return problems, None
     return problems, dataclasses.replace(instance, **resets) if resets else instance  # type: ignore[type-var]
@@ -176,7 +187,10 @@ class Validated:
         """Every problem, ordered as the fields are declared (the order a user reads them in)."""
         typed, sound = checked(self, where)
         found = typed if sound is None else typed + sound.value_problems(where)
-        order = {spec_field.name: i for i, spec_field in enumerate(dataclasses.fields(self))}  # type: ignore[arg-type]
+        if not found:
+            return found
+        kind: type = type(self)
+        order = _field_order(kind)
         prefix = len(f"{where}.") if where else 0
 
         def rank(problem: str) -> int:
@@ -502,14 +516,17 @@ _KEY_EMITTERS_DIFFER = re.compile("[\n\r\x85\u2028\u2029\U00010000-\U0010ffff]")
 _SIMPLE_KEY_BYTES = 128
 
 _TAG = "tag:yaml.org,2002:"
+_STR_TAG = _TAG + "str"
 _RESOLVER = yaml.resolver.Resolver()  # the implicit types both dumpers resolve plain scalars by
+if _RESOLVER.yaml_path_resolvers:  # pragma: no cover - PyYAML registers none by itself
+    raise ImportError("userdata.cloudconfig cannot work with YAML path resolvers registered")
 
 
 def _implicit(value: str, tag: str) -> tuple[bool, bool]:
     """What PyYAML's serializer says of a scalar: may it be written plain, or quoted, untagged."""
     resolve: Callable[..., str] = _RESOLVER.resolve
-    node = yaml.nodes.ScalarNode
-    return (resolve(node, value, (True, False)) == tag, resolve(node, value, (False, True)) == tag)
+    # The second: the tag an unresolved scalar gets, str's while no path resolver is registered.
+    return (resolve(yaml.nodes.ScalarNode, value, (True, False)) == tag, tag == _STR_TAG)
 
 
 def _new_scalar(value: str, kind: str, style: str | None) -> yaml.ScalarEvent:
@@ -517,66 +534,96 @@ def _new_scalar(value: str, kind: str, style: str | None) -> yaml.ScalarEvent:
     return yaml.ScalarEvent(None, tag, _implicit(value, tag), value, style=style)
 
 
-# Keys and short values repeat across a host's documents; an event is only read by the emitter.
-_short_scalar = functools.lru_cache(maxsize=8192)(_new_scalar)
-
-
-def _scalar(value: str, kind: str, style: str | None = None) -> yaml.ScalarEvent:
-    return (
-        _short_scalar(value, kind, style) if len(value) <= 64 else _new_scalar(value, kind, style)
-    )
+# true, false, null and integers; like every event here, only ever read by the emitter.
+_scalar = functools.lru_cache(maxsize=1024)(_new_scalar)
 
 
 def clear_dump_caches() -> None:
     """Forget the cached scalar events (the benchmark times renders from empty caches)."""
-    _short_scalar.cache_clear()
+    for cache in (_scalar, _key_event, _short_text_event):
+        cache.cache_clear()
 
 
 class _NotForLibyamlError(Exception):
     """Data `_events` leaves to PyYAML's own representer and emitter (not an error to users)."""
 
 
-def _events(data: object, out: list[yaml.Event], containers: set[int]) -> None:
+# Every block mapping and sequence starts and ends alike; like the scalars, they are only read.
+_MAPPING_START = yaml.MappingStartEvent(None, _TAG + "map", True, flow_style=False)
+_MAPPING_END = yaml.MappingEndEvent()
+_SEQUENCE_START = yaml.SequenceStartEvent(None, _TAG + "seq", True, flow_style=False)
+_SEQUENCE_END = yaml.SequenceEndEvent()
+
+
+def _libyaml_text_event(text: str) -> yaml.ScalarEvent | None:
+    if _EMITTERS_DIFFER.search(text):
+        return None
+    return _new_scalar(text, "str", "|" if "\n" in text else None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_event(key: str) -> yaml.ScalarEvent | None:
+    if _KEY_EMITTERS_DIFFER.search(key) or not 0 < len(key.encode("utf-8")) < _SIMPLE_KEY_BYTES:
+        return None
+    return _new_scalar(key, "str", None)
+
+
+# Keys and short values repeat across a host's documents; an event is only read by the emitter.
+_short_text_event = functools.lru_cache(maxsize=8192)(_libyaml_text_event)
+
+
+def _text_event(text: str) -> yaml.ScalarEvent:
+    event = _short_text_event(text) if len(text) <= 64 else _libyaml_text_event(text)
+    if event is None:
+        raise _NotForLibyamlError
+    return event
+
+
+def _events(data: Any, out: list[yaml.Event], containers: set[int]) -> None:
     """The events PythonDumper's representer and serializer produce for `data`, appended to `out`.
 
     Those two are most of a dump's time, spent on what this data never needs (tags, aliases,
-    arbitrary types). Raises _NotForLibyamlError for anything else: another type, a container met
-    twice (PyYAML would write an anchor and an alias), or text libyaml writes differently.
+    arbitrary types). Raises _NotForLibyamlError for anything else: another type, a container
+    met twice (PyYAML would write an anchor and an alias), or text libyaml writes differently.
     """
     kind = type(data)
     if kind is str:
-        text = typing.cast(str, data)
-        if _EMITTERS_DIFFER.search(text):
-            raise _NotForLibyamlError
-        out.append(_scalar(text, "str", "|" if "\n" in text else None))
-    elif kind is dict or kind is list:
+        out.append(_text_event(data))
+    elif kind is dict:
         if id(data) in containers:
             raise _NotForLibyamlError
         containers.add(id(data))
-        if kind is list:
-            out.append(yaml.SequenceStartEvent(None, _TAG + "seq", True, flow_style=False))
-            for item in typing.cast(list[object], data):
-                _events(item, out, containers)
-            out.append(yaml.SequenceEndEvent())
-            return
-        out.append(yaml.MappingStartEvent(None, _TAG + "map", True, flow_style=False))
-        for key, value in typing.cast(dict[object, object], data).items():
+        out.append(_MAPPING_START)
+        for key, value in data.items():
             if type(key) is str:
-                if _KEY_EMITTERS_DIFFER.search(key) or not (
-                    0 < len(key.encode("utf-8")) < _SIMPLE_KEY_BYTES
-                ):
+                key_event = _key_event(key)
+                if key_event is None:
                     raise _NotForLibyamlError
-                out.append(_scalar(key, "str"))
+                out.append(key_event)
             else:
                 _events(key, out, containers)
-            _events(value, out, containers)
-        out.append(yaml.MappingEndEvent())
+            if type(value) is str:
+                out.append(_text_event(value))
+            else:
+                _events(value, out, containers)
+        out.append(_MAPPING_END)
+    elif kind is list:
+        if id(data) in containers:
+            raise _NotForLibyamlError
+        containers.add(id(data))
+        out.append(_SEQUENCE_START)
+        for item in data:
+            if type(item) is str:
+                out.append(_text_event(item))
+            else:
+                _events(item, out, containers)
+        out.append(_SEQUENCE_END)
     elif kind is bool:
-        out.append(_scalar("true" if data else "false", "bool"))
+        out.append(_scalar("true" if data else "false", "bool", None))
     elif kind is int:
-        out.append(_scalar(str(data), "int"))
+        out.append(_scalar(str(data), "int", None))
     elif data is None:
-        out.append(_scalar("null", "null"))
+        out.append(_scalar("null", "null", None))
     else:
         raise _NotForLibyamlError
 
