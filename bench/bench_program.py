@@ -14,8 +14,9 @@ engine's names: that skips the provider SDK's own argument handling (its input t
 output properties), which no program using the provider escapes; it is printed as a floor.
 
 It also times the user-data render of every host (`host_spec` + `userdata.render_host`, what
-the up-front check and each host's `apply` run): a first pass with userdata's caches empty, and
-later passes. The render target is judged on the first pass's mean (total time / hosts).
+the up-front check and each host's `apply` run): per host, with userdata's caches emptied (as
+the up-front check finds them) and right after each host rendered once (as its apply does). The
+render target is judged on the first: total time of a pass over the hosts / hosts.
 
     python bench/bench_program.py [--sizes 1 10 50 200] [--repeat 5] [--profile]
 
@@ -230,11 +231,18 @@ def measure_size(hosts: int, repeat: int) -> SizeResult:
     )
 
 
-def render_passes_ms(hosts: int, passes: int) -> list[list[float]]:
-    """Each host's render time in milliseconds, for `passes` passes over the hosts in order.
+@dataclass(frozen=True)
+class RenderResult:
+    first_ms: float  # the process's first render: templates compiled, every cache empty
+    cold_ms: float  # per host, userdata's caches emptied before each pass (the up-front check)
+    warm_ms: float  # per host, each host rendered just before (the render in its apply)
 
-    The first pass starts with userdata's caches empty, as the program's up-front check does;
-    later passes find the hosts' own values cached, as the render in each host's apply does.
+
+def render_times(hosts: int, repeat: int) -> RenderResult:
+    """Render every host's user-data `repeat` times two passes; medians of the passes' means.
+
+    Each repeat empties userdata's caches, renders every host in order (as the program's
+    up-front check does) and renders them all again (as each host's apply does, after it).
     """
     config = stack_config(hosts)
     settings = parse_settings(encode_config(config))
@@ -252,16 +260,23 @@ def render_passes_ms(hosts: int, passes: int) -> list[list[float]]:
         )
         for planned in settings.address_plan.hosts
     ]
-    clear_dump_caches()
-    times: list[list[float]] = []
-    for _ in range(passes):
-        this_pass = []
+
+    def render_all() -> float:
+        start = time.perf_counter()
         for args in every_host:
-            start = time.perf_counter()
             render_host(host_spec(args, macaddress="fa:16:3e:00:00:01", mtu=1450))
-            this_pass.append((time.perf_counter() - start) * 1000)
-        times.append(this_pass)
-    return times
+        return (time.perf_counter() - start) * 1000 / len(every_host)
+
+    clear_dump_caches()
+    start = time.perf_counter()
+    render_host(host_spec(every_host[0], macaddress="fa:16:3e:00:00:01", mtu=1450))
+    first_ms = (time.perf_counter() - start) * 1000
+    cold, warm = [], []
+    for _ in range(repeat):
+        clear_dump_caches()
+        cold.append(render_all())
+        warm.append(render_all())
+    return RenderResult(first_ms, statistics.median(cold), statistics.median(warm))
 
 
 def profile_program(hosts: int, limit: int = 25) -> str:
@@ -310,21 +325,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     largest = max(args.sizes)
-    first, *again = render_passes_ms(largest, args.repeat)
-    repeated = [min(times) for times in zip(*again, strict=True)] if again else first
-    mean = statistics.fmean(first)
+    render = render_times(largest, args.repeat)
     print(
-        f"\nuser-data render, {len(first)} hosts, ms per host: first pass (caches empty) "
-        f"mean {mean:.2f}, median {statistics.median(first):.2f}, max {max(first):.2f}; "
-        f"best of {len(again)} later passes median {statistics.median(repeated):.2f}"
+        f"\nuser-data render, {largest} hosts, ms per host (median of {args.repeat} passes): "
+        f"caches empty {render.cold_ms:.2f}, each host rendered before {render.warm_ms:.2f}; "
+        f"the process's first render {render.first_ms:.1f} ms"
     )
 
     final = results[-1]
     ratio_ok = final.ratio <= RATIO_TARGET
-    render_ok = mean <= RENDER_TARGET_MS
+    render_ok = render.cold_ms <= RENDER_TARGET_MS
     print(
         f"\ntargets: ratio at {final.hosts} hosts {final.ratio:.2f} <= {RATIO_TARGET}: "
-        f"{'met' if ratio_ok else 'MISSED'}; render (first-pass mean) {mean:.2f} ms <= "
+        f"{'met' if ratio_ok else 'MISSED'}; render (caches empty) {render.cold_ms:.2f} ms <= "
         f"{RENDER_TARGET_MS} ms: {'met' if render_ok else 'MISSED'}"
     )
     print(f"load average at end: {os.getloadavg()[0]:.1f}")

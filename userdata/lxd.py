@@ -8,6 +8,7 @@ profiles, each is written as a file and loaded by `runcmd`, which runs after the
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -129,6 +130,10 @@ def container_network_config(
     return dump_yaml({"version": 1, "config": [nic]})
 
 
+# Every slot of a host names the same gateway and nameservers: parse each text once.
+_ip_address = functools.lru_cache(maxsize=256)(ipaddress.ip_address)
+
+
 @dataclass(frozen=True)
 class ContainerSlotProfile(Validated):
     """What a container slot profile is made from (a host file's `slots` items)."""
@@ -162,7 +167,7 @@ class ContainerSlotProfile(Validated):
             found.append(f"{where}.address: {self.address!r} is not an address with a prefix")
         if self.gateway is not None:
             try:
-                gateway = ipaddress.ip_address(self.gateway)
+                gateway = _ip_address(self.gateway)
                 if network is not None and gateway not in network:
                     found.append(f"{where}.gateway: {gateway} is outside {network}")
                 if network is not None and gateway == own.ip:
@@ -171,7 +176,7 @@ class ContainerSlotProfile(Validated):
                 found.append(f"{where}.gateway: {self.gateway!r} is not an IP address")
         for index, server in enumerate(self.nameservers):
             try:
-                ipaddress.ip_address(server)
+                _ip_address(server)
             except ValueError:
                 found.append(f"{where}.nameservers[{index}]: {server!r} is not an IP address")
         if self.mtu is not None and not 576 <= self.mtu <= 9216:
