@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pulumi
 
 from lxdhost.config import parse_settings
-from lxdhost.host import host_args, host_spec
+from lxdhost.host import host_spec, user_data_args
 from lxdhost.offline import (
     ProgramRun,
     RecordedResource,
@@ -247,18 +247,7 @@ def render_times(hosts: int, repeat: int) -> RenderResult:
     config = stack_config(hosts)
     settings = parse_settings(encode_config(config))
     every_host = [
-        host_args(
-            settings,
-            planned.host_name,
-            network_id="network-id",
-            subnet_id="subnet-id",
-            network_mtu=1450,
-            security_group_ids=["group-id"],
-            key_pair="key",
-            image_id=None,
-            floating_ip_depends_on=[],
-        )
-        for planned in settings.address_plan.hosts
+        user_data_args(settings, planned.host_name) for planned in settings.address_plan.hosts
     ]
 
     def render_all() -> float:

@@ -297,19 +297,10 @@ def user_data_problems(settings: Settings) -> list[str]:
     """
     problems = []
     for planned in settings.address_plan.hosts:
-        args = host_args(
-            settings,
-            planned.host_name,
-            network_id="",
-            subnet_id="",
-            network_mtu=None,
-            security_group_ids=(),
-            key_pair=None,
-            image_id=None,
-            floating_ip_depends_on=(),
-        )
         spec = host_spec(
-            args, macaddress=STAND_IN_MACADDRESS, mtu=settings.network.mtu or STAND_IN_MTU
+            user_data_args(settings, planned.host_name),
+            macaddress=STAND_IN_MACADDRESS,
+            mtu=settings.network.mtu or STAND_IN_MTU,
         )
         try:
             render_host(spec)
@@ -319,6 +310,22 @@ def user_data_problems(settings: Settings) -> list[str]:
                 key = _USER_DATA_FIELD_KEYS.get(field_name, "hostNames")
                 problems.append(f"{key}: host {planned.host_name}'s {problem}")
     return problems
+
+
+def user_data_args(settings: Settings, host_name: str) -> LxdHostArgs:
+    """A host's `LxdHostArgs` before anything is declared: what its user_data is made from, with
+    no cloud value (network, subnet, groups, key pair, image) filled in."""
+    return host_args(
+        settings,
+        host_name,
+        network_id="",
+        subnet_id="",
+        network_mtu=None,
+        security_group_ids=(),
+        key_pair=None,
+        image_id=None,
+        floating_ip_depends_on=(),
+    )
 
 
 def key_pair_name(settings: Settings, resource_name: str) -> pulumi.Input[str] | None:
