@@ -1,10 +1,10 @@
 """Boot host 0's user-data in qemu on a Neutron-like network and check the LXD host it becomes.
 
 Per variant (see conftest.VARIANTS) one VM boots, runs cloud-init, reboots, and then: cloud-init
-reports no error on either boot; br0 holds ens3, the port's MAC and the leased address; LXD has
-its pool, a default profile bridged to br0 and the slot profiles; a container launched with a
-slot profile comes up with the slot's static address (from its own cloud-init) and reaches the
-gateway; and the port's anti-spoofing rules block containers whose MAC and address are not a
+reports no error on either boot; br0 holds ens3, the port's MAC and the leased address, both at
+the network's MTU; LXD has its pool, a default profile bridged to br0 and the slot profiles; a
+container launched with a slot profile comes up with the slot's static address (from its own
+cloud-init) and the network's MTU, and reaches the gateway; and the port's anti-spoofing rules block containers whose MAC and address are not a
 pair of the port, and the slot container once its pair is removed.
 """
 
@@ -82,6 +82,10 @@ def ipv4_of(host: BootedHost, container: str) -> list[str]:
     return [a["local"] for link in shown for a in link.get("addr_info", [])]
 
 
+def mtu_of(host: BootedHost, container: str) -> int:
+    return int(host.guest.ssh(f"lxc exec {container} -- cat /sys/class/net/eth0/mtu"))
+
+
 def pings(host: BootedHost, container: str, target: str, attempts: int) -> bool:
     for _ in range(attempts):
         result = host.guest.ssh_status(
@@ -110,6 +114,9 @@ def test_bridge_holds_ens3_with_the_port_mac_and_the_leased_address(
     links = {link["ifname"]: link for link in json.loads(guest.ssh("ip -j link show"))}
     assert links.get("ens3", {}).get("master") == "br0", links.get("ens3")
     assert links["br0"]["address"] == port.mac_address
+    # The network's MTU (Neutron's, which user_data writes for ens3 and br0), not Ethernet's 1500.
+    mtu = booted_host.server.mtu
+    assert (links["ens3"]["mtu"], links["br0"]["mtu"]) == (mtu, mtu), (links["ens3"], links["br0"])
     addresses = json.loads(guest.ssh("ip -j -4 addr show dev br0"))
     held = [a["local"] for link in addresses for a in link.get("addr_info", [])]
     assert held == [port.fixed_ip], f"br0 holds {held}, the port's address is {port.fixed_ip}"
@@ -144,6 +151,7 @@ def test_slot_container_gets_its_static_address_and_reaches_the_gateway(
     mac = guest.ssh("lxc exec slot-container -- cat /sys/class/net/eth0/address").strip()
     assert mac == hwaddr
     assert ipv4_of(booted_host, "slot-container") == [address]
+    assert mtu_of(booted_host, "slot-container") == booted_host.server.mtu
     # The address must come from the container's cloud-init, not from the image.
     rendered = guest.ssh("lxc exec slot-container -- cat /etc/network/interfaces.d/50-cloud-init")
     assert address in rendered, rendered
@@ -250,6 +258,9 @@ def test_container_with_a_pair_address_but_a_mac_lxd_chose_is_blocked(
     mac = booted_host.guest.ssh("lxc exec rogue -- cat /sys/class/net/eth0/address").strip()
     pair_macs = {p.mac_address for p in booted_host.server.port.allowed_address_pairs}
     assert mac not in pair_macs
+    # Nothing in the default profile or this network config names an MTU: LXD gives the NIC its
+    # parent's, br0's, which is the network's.
+    assert mtu_of(booted_host, "rogue") == booted_host.server.mtu
     dropped = booted_host.network.dropped_frames(booted_host.tap)
     assert not pings(booted_host, "rogue", subnet.gateway_ip, 2), (
         f"rogue ({mac}, {address}) reached the gateway though its MAC is in no pair"
