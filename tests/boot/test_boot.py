@@ -4,8 +4,9 @@ Per variant (see conftest.VARIANTS) one VM boots, runs cloud-init, reboots, and 
 reports no error on either boot; br0 holds ens3, the port's MAC and the leased address, both at
 the network's MTU; LXD has its pool, a default profile bridged to br0 and the slot profiles; a
 container launched with a slot profile comes up with the slot's static address (from its own
-cloud-init) and the network's MTU, and reaches the gateway; and the port's anti-spoofing rules block containers whose MAC and address are not a
-pair of the port, and the slot container once its pair is removed.
+cloud-init) and the network's MTU, and reaches the gateway; and the port's anti-spoofing rules
+block containers whose MAC and address are not a pair of the port, and the slot container once
+its pair is removed.
 """
 
 from __future__ import annotations
