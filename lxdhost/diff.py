@@ -30,6 +30,7 @@ from lxdhost.plan import (
     references_in,
     snake_case,
 )
+from userdata.cloudconfig import load_yaml
 
 _INSTANCE = INSTANCE_TYPE
 _SUBNET = "openstack:networking/subnet:Subnet"
@@ -344,7 +345,7 @@ def cloud_config_changes(before: str, after: str) -> Iterator[str]:
     file) is parsed and compared in turn: `lxd.preseed > profiles[1].devices.eth0.hwaddr`.
     """
     try:
-        old, new = _load(before), _load(after)
+        old, new = load_yaml(before), load_yaml(after)
     except yaml.YAMLError:
         yield "not YAML"
         return
@@ -377,15 +378,6 @@ def value_changes(before: Any, after: Any, path: str = "") -> Iterator[str]:
         yield path
 
 
-# libyaml's parser when PyYAML has it: a change to every server of a large stack parses
-# hundreds of documents (and the preseed inside each).
-_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _load(text: str) -> Any:
-    return yaml.load(text, Loader=_SAFE_LOADER)
-
-
 def _is_list(value: Any) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, str)
 
@@ -396,7 +388,7 @@ def _all_containers(*lists: Sequence[Any]) -> bool:
 
 def _embedded_yaml_changes(before: str, after: str) -> list[str]:
     try:
-        old, new = _load(before), _load(after)
+        old, new = load_yaml(before), load_yaml(after)
     except yaml.YAMLError:
         return []
     if not (isinstance(old, Mapping | list) and isinstance(new, Mapping | list)):
