@@ -31,7 +31,7 @@ from userdata.cloudconfig import (
     render_cloud_config,
     ssh_key_problems,
 )
-from userdata.lxd import LxdProfile, module_form, preseed
+from userdata.lxd import LxdProfile, https_address, module_form, preseed
 from userdata.network import HostBridge, NetworkRenderer
 
 Distro = Literal["ubuntu", "debian"]
@@ -90,12 +90,7 @@ class HostSpec(Validated):
     def lxd_https_address(self) -> str | None:
         if self.lxd_network_address is None:
             return None
-        host = self.lxd_network_address
-        return (
-            f"[{host}]:{self.lxd_network_port}"
-            if ":" in host
-            else f"{host}:{self.lxd_network_port}"
-        )
+        return https_address(self.lxd_network_address, self.lxd_network_port)
 
     def host_bridge(self) -> HostBridge:
         return HostBridge(

@@ -234,6 +234,11 @@ def container_slot_profile(
     return slot.profile()
 
 
+def https_address(address: str, port: int) -> str:
+    """LXD's `core.https_address` for an IP address and a port: `[::]:8443`, `10.0.0.5:8443`."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
 def default_profile(bridge: str, storage_pool: str) -> LxdProfile:
     """LXD's default profile: root disk on the pool, eth0 bridged onto the host bridge."""
     return LxdProfile(
@@ -318,8 +323,8 @@ def module_form(
         commands.append(f"lxc storage create {storage_pool} {storage_backend}")
         commands.append(f"lxc profile device add default root disk path=/ pool={storage_pool}")
         if network_address:
-            host = f"[{network_address}]" if ":" in network_address else network_address
-            commands.append(f"lxc config set core.https_address {host}:{network_port or 8443}")
+            listen = https_address(network_address, network_port or 8443)
+            commands.append(f"lxc config set core.https_address {listen}")
     else:
         lxd = Lxd(
             init=LxdInit(
