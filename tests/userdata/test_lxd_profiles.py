@@ -171,6 +171,32 @@ def test_module_form_names_a_non_default_pool() -> None:
     assert form.lxd.to_dict()["init"] == {"storage_backend": "btrfs", "storage_pool": "fast"}
 
 
+@pytest.mark.parametrize(
+    ("address", "port", "command"),
+    [
+        pytest.param("10.0.0.5", 9443, "lxc config set core.https_address 10.0.0.5:9443", id="v4"),
+        pytest.param("::", None, "lxc config set core.https_address [::]:8443", id="v6-default"),
+    ],
+)
+def test_module_form_without_init_opens_the_api_from_runcmd(
+    address: str, port: int | None, command: str
+) -> None:
+    form = module_form(
+        bridge="br0",
+        storage_backend="dir",
+        storage_pool="default",
+        network_address=address,
+        network_port=port,
+        lxd_init_creates_lxdbr0=True,
+    )
+    assert "init" not in form.lxd.to_dict()
+    assert form.runcmd == (
+        "lxc storage create default dir",
+        "lxc profile device add default root disk path=/ pool=default",
+        command,
+    )
+
+
 def test_module_form_creates_extra_profiles_from_files_after_lxd_init() -> None:
     form = module_form(
         bridge="br0",
