@@ -595,10 +595,21 @@ def _events(data: Any, out: list[yaml.Event], containers: set[int]) -> None:
     kind = type(data)
     if kind is str:
         out.append(_text_event(data))
-    elif kind is dict:
+    elif kind is dict or kind is list:
         if id(data) in containers:
             raise _NotForLibyamlError
         containers.add(id(data))
+        # Strings, most of the values, are appended here rather than in a call of their own: it
+        # is the hot path of every render.
+        if kind is list:
+            out.append(_SEQUENCE_START)
+            for item in data:
+                if type(item) is str:
+                    out.append(_text_event(item))
+                else:
+                    _events(item, out, containers)
+            out.append(_SEQUENCE_END)
+            return
         out.append(_MAPPING_START)
         for key, value in data.items():
             if type(key) is str:
@@ -613,17 +624,6 @@ def _events(data: Any, out: list[yaml.Event], containers: set[int]) -> None:
             else:
                 _events(value, out, containers)
         out.append(_MAPPING_END)
-    elif kind is list:
-        if id(data) in containers:
-            raise _NotForLibyamlError
-        containers.add(id(data))
-        out.append(_SEQUENCE_START)
-        for item in data:
-            if type(item) is str:
-                out.append(_text_event(item))
-            else:
-                _events(item, out, containers)
-        out.append(_SEQUENCE_END)
     elif kind is bool:
         out.append(_scalar("true" if data else "false", "bool", None))
     elif kind is int:
