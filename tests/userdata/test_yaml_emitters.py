@@ -155,3 +155,17 @@ def test_a_container_met_twice_gets_pyyamls_anchor_and_alias() -> None:
     text = dump_yaml(document)
     assert text == dump_yaml(document, PythonDumper)
     assert "&id001" in text and "*id001" in text
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_examples_are_written_by_the_events_path_alone(example: Path) -> None:
+    """The comparisons above would also pass if every document fell back to yaml.dump."""
+    spec = load_host_file(example)
+    expected = render_host(spec)
+
+    def no_yaml_dump(*args: object, **kwargs: object) -> str:
+        raise AssertionError("yaml.dump was called: the events path refused the document")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yaml, "dump", no_yaml_dump)
+        assert render_host(spec) == expected
