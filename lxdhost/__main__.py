@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import gc
 import json
 import sys
 from collections.abc import Sequence
@@ -150,22 +148,5 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def close_event_loops() -> None:
-    """Close the asyncio loops the Pulumi runtime leaves open once the command is done.
-
-    Besides the main loop, every thread the mock engine answered from made a loop of its own.
-    Left to the garbage collector, such a loop may be finalised after its own socket and print
-    an ignored exception ("Invalid file descriptor: -1") after a clean exit: close them all.
-    """
-    main_loop = asyncio.get_event_loop_policy().get_event_loop()
-    if not main_loop.is_running() and not main_loop.is_closed():
-        main_loop.run_until_complete(main_loop.shutdown_default_executor())
-    for loop in [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)]:
-        if not loop.is_running() and not loop.is_closed():
-            loop.close()
-
-
 if __name__ == "__main__":
-    status = main()
-    close_event_loops()
-    sys.exit(status)
+    sys.exit(main())

@@ -8,6 +8,10 @@ CLI reads it, and every resource registration is recorded with its parent and op
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import functools
+import gc
 import hashlib
 import ipaddress
 import json
@@ -331,6 +335,7 @@ def run_program(
     program). Errors the program raises (a `pulumi.RunError` for bad configuration) propagate.
     """
     resolved = read_stack_config(stack) if config is None else dict(config)
+    _close_event_loops_at_exit()
     monitor = RecordingMonitor(mocks or CloudMocks())
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
@@ -354,6 +359,23 @@ def run_program(
     run.resources = list(monitor.records)
     run.invokes = list(monitor.invokes)
     return run
+
+
+@functools.cache
+def _close_event_loops_at_exit() -> None:
+    atexit.register(close_event_loops)
+
+
+def close_event_loops() -> None:
+    """Close the asyncio loops the Pulumi runtime leaves open (run at exit by `run_program`).
+
+    Besides the main loop, every thread the mock engine answered from made a loop of its own.
+    Left to the interpreter's teardown, such a loop may be finalised after its own socket and
+    print an ignored exception ("Invalid file descriptor: -1") after a clean exit.
+    """
+    for loop in [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)]:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
 
 
 async def _resolve_exports(root: Any) -> dict[str, Any]:
