@@ -18,9 +18,9 @@ from types import FrameType
 
 import pytest
 
+import hostimage as image
 from lxdhost.offline import run_program
 
-from . import image
 from .server import ServerUnderTest, first_server
 from .tenant import TenantNetwork
 from .vm import Guest, GuestSpec, meta_data
@@ -249,9 +249,9 @@ def launches(
                 if built.build_seconds:
                     print(f"\nbuilt the {variant.id} host image in {built.build_seconds:.0f} s")
                 gateway = launch.server.subnet.gateway_ip
-                if gateway != image.MIRROR_HOST:
+                if gateway != image.NOCLOUD.mirror_host:
                     raise AssertionError(
-                        f"the image's mirror is at {image.MIRROR_HOST}, "
+                        f"the image's mirror is at {image.NOCLOUD.mirror_host}, "
                         f"the test stack's gateway is {gateway}"
                     )
                 launch.start(built, ssh_key)

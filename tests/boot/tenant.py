@@ -225,7 +225,8 @@ class TenantNetwork:
         return process
 
     def _start_mirror(self, repository: Path) -> None:
-        # MIRROR_URL's path is /debian: serve a folder whose `debian` is the repository.
+        # The image's mirror URL has the path /debian: serve a folder whose `debian` is the
+        # repository.
         docroot = self.state / "mirror"
         docroot.mkdir()
         (docroot / "debian").symlink_to(repository)

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
+from hostimage.build import CONTAINER_IMAGE_PATH
+
 from .conftest import BootedHost
-from .image import CONTAINER_IMAGE_PATH
 from .tenant import AllowedAddressPair
 
 pytestmark = pytest.mark.boot

@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .image import HostImage
+from hostimage import HostImage
+
 from .tenant import TenantNetwork
 
 # cloud-init's final stage prints this on the console when a boot's modules are done.

@@ -1,13 +1,15 @@
-"""Build the boot test's disk images from Debian's mirror, cached by a hash of their recipe.
+"""Build the LXD host images from Debian's mirror, cached by a hash of their recipe.
 
-Three artefacts, all made with real Debian tools and no mounts on the build machine:
+The boot test boots them in qemu (the NoCloud target) and the local cloud serves them from
+Glance (the OpenStack target): one builder, so both run the same Debian system. Three
+artefacts, all made with real Debian tools and no mounts on the build machine:
 
 - a host image per network layout: a Debian 12 root filesystem (`debootstrap`, then `apt-get`
   in a chroot) packed into a raw ext4 file with `mke2fs -d`, with its kernel and initrd beside
   it for qemu's `-kernel`/`-initrd`;
-- a local apt repository of every package the host image holds, which the tenant network
-  serves the way a cloud's local mirror would: the guest has no internet, yet cloud-init's
-  `packages:` module runs `apt-get update` and must succeed;
+- a local apt repository of every package the host image holds, which the test network or the
+  local cloud serves the way a cloud's local mirror would: the guest has no internet, yet
+  cloud-init's `packages:` module runs `apt-get update` and must succeed;
 - an LXD image tarball (`metadata.yaml` + `rootfs/`) with cloud-init inside, so that a slot
   profile's `user.network-config` is applied by the container's own cloud-init; it is placed
   in the host image and imported with `lxc image import`, so nothing is downloaded in the guest.
@@ -36,13 +38,42 @@ from pathlib import Path
 SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 
-# The tenant network serves the local mirror on its gateway address (see tenant.py); the image
-# points apt at it, as a cloud image points at its provider's mirror.
-MIRROR_HOST = "192.168.0.1"
-MIRROR_URL = f"http://{MIRROR_HOST}/debian"
+
+@dataclass(frozen=True)
+class Target:
+    """Where a host image boots: how cloud-init finds its datasource, and where apt's mirror is.
+
+    The image points apt at a local mirror, as a cloud image points at its provider's.
+    """
+
+    name: str
+    mirror_host: str
+    datasource_config: str  # the image's own /etc/cloud/cloud.cfg.d file: a vendor's setting
+
+    @property
+    def mirror_url(self) -> str:
+        return f"http://{self.mirror_host}/debian"
+
+
+# The boot test: a NoCloud seed disk, and the mirror on the test network's gateway (see
+# tests/boot/tenant.py). The test's key (handed in by the meta-data, as Nova's metadata would)
+# logs in as root whatever users the user-data declares.
+NOCLOUD = Target(
+    name="nocloud",
+    mirror_host="192.168.0.1",
+    datasource_config="datasource_list: [NoCloud, None]\ndisable_root: false\n",
+)
+
+# The local cloud (scripts/local-cloud): Nova's metadata service through Neutron's router, and
+# the mirror on the external network's uplink address, reached through the router's SNAT.
+OPENSTACK = Target(
+    name="openstack",
+    mirror_host="172.24.4.1",
+    datasource_config="datasource_list: [OpenStack, None]\ndisable_root: false\n",
+)
 
 # Where the container image sits inside the host image.
-CONTAINER_IMAGE_PATH = "/var/lib/boot-test/container.tar"
+CONTAINER_IMAGE_PATH = "/var/lib/lxdhost/container.tar"
 
 # LXD refuses an image without a creation date; a fixed one keeps the tarball reproducible.
 CREATION_DATE = 1704067200  # 2024-01-01T00:00:00Z
@@ -119,14 +150,6 @@ LOCALE_GEN = "en_US.UTF-8 UTF-8\n"
 HOST_FILES: Mapping[str, str] = {
     "/etc/fstab": "/dev/vda / ext4 rw,errors=remount-ro 0 1\n",
     "/etc/locale.gen": LOCALE_GEN,
-    # Only the tenant network's mirror: the guest reaches nothing else.
-    "/etc/apt/sources.list": f"deb [trusted=yes] {MIRROR_URL} ./\n",
-    # The image's own cloud-init settings (a vendor's, not the user's): look only for the
-    # NoCloud seed the test attaches, and let the test's key (handed in by the meta-data, as
-    # Nova's metadata would) log in as root whatever users the user-data declares.
-    "/etc/cloud/cloud.cfg.d/90-boot-test.cfg": (
-        "datasource_list: [NoCloud, None]\ndisable_root: false\n"
-    ),
     # Unprivileged containers need a subordinate id range for root; Debian's lxd package
     # leaves it to the administrator (README.Debian).
     "/etc/subuid": "root:1000000:1000000000\n",
@@ -154,12 +177,20 @@ CONTAINER_RECIPE = RootfsRecipe(
 )
 
 
-def host_recipe(layout: str) -> RootfsRecipe:
+def host_recipe(layout: str, target: Target) -> RootfsRecipe:
+    files = {
+        **HOST_FILES,
+        # Only the target's mirror: the guest reaches nothing else.
+        "/etc/apt/sources.list": f"deb [trusted=yes] {target.mirror_url} ./\n",
+        # The image's own cloud-init settings (a vendor's, not the user's).
+        "/etc/cloud/cloud.cfg.d/90-lxdhost-image.cfg": target.datasource_config,
+    }
     return RootfsRecipe(
-        name=f"host-{layout}",
+        # The boot test's images keep the names they always had.
+        name=f"host-{layout}" if target == NOCLOUD else f"host-{layout}-{target.name}",
         debootstrap_include=HOST_BASE_INCLUDE,
         apt_install=HOST_BASE_APT + LAYOUT_PACKAGES[layout],
-        files=HOST_FILES,
+        files=files,
         configure="locale-gen",
     )
 
@@ -359,14 +390,13 @@ def build_container_image(cache: Path | None = None) -> ContainerImage:
 
 
 def build_host_image(
-    layout: str, container: ContainerImage, cache: Path | None = None
+    layout: str, container: ContainerImage, target: Target = NOCLOUD, cache: Path | None = None
 ) -> HostImage:
-    """The host image for one network layout, with the container image inside, cached."""
+    """The host image for one network layout and target, with the container image inside."""
     cache = cache or cache_root()
-    recipe = host_recipe(layout)
+    recipe = host_recipe(layout, target)
     key = recipe_key(
         recipe,
-        MIRROR_URL,
         CONTAINER_IMAGE_PATH,
         container.tarball.parent.name,  # the container image's own recipe hash
         build_steps(build_host_image, build_rootfs, _collect_debs, _strip_for_boot),
@@ -394,9 +424,9 @@ def build_host_image(
             build_rootfs(recipe, rootfs, cache / "debs", log)
             _collect_debs(rootfs, cache / "debs", partial / "apt", log)
             _strip_for_boot(rootfs)
-            target = rootfs / CONTAINER_IMAGE_PATH.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(container.tarball, target)
+            in_image = rootfs / CONTAINER_IMAGE_PATH.lstrip("/")
+            in_image.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(container.tarball, in_image)
             shutil.copy2(_newest(rootfs / "boot", "vmlinuz-*"), partial / "vmlinuz")
             shutil.copy2(_newest(rootfs / "boot", "initrd.img-*"), partial / "initrd.img")
             # A sparse 8 GiB disk: room for LXD's dir pool and a few containers.

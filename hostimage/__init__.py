@@ -1,0 +1,23 @@
+"""The LXD host images the boot test boots in qemu and the local cloud serves from Glance."""
+
+from .build import (
+    NOCLOUD,
+    OPENSTACK,
+    BuildError,
+    ContainerImage,
+    HostImage,
+    Target,
+    build_container_image,
+    build_host_image,
+)
+
+__all__ = [
+    "NOCLOUD",
+    "OPENSTACK",
+    "BuildError",
+    "ContainerImage",
+    "HostImage",
+    "Target",
+    "build_container_image",
+    "build_host_image",
+]
