@@ -1,0 +1,171 @@
+# Settings and helpers of the local cloud (sourced by scripts/local-cloud).
+#
+# Every daemon runs inside the network namespace $LC_NS on 127.0.0.1, so nothing listens on or
+# routes through the machine's own network. Each one is started by run_process, which records
+# its PID; stop_process stops it by that PID, never by name.
+
+LC_NS=lxdhost-cloud
+LC_HOST=127.0.0.1
+LC_STATE=/var/lib/lxdhost-local-cloud  # password, SSH key, uwsgi files, clouds.yaml, markers
+LC_RUN=/run/lxdhost-local-cloud        # PID files, and the checkout the cloud was started from
+LC_LOGS=/var/log/lxdhost-local-cloud   # one log per process: its stdout and stderr
+LC_CLOUD=lxdhost-local                 # the clouds.yaml entry of the project's member user
+LC_CLOUD_ADMIN=lxdhost-local-admin     # ... and of the cloud's admin
+LC_CLOUDS_YAML=/etc/openstack/clouds.yaml
+LC_REGION=RegionOne
+LC_PROJECT=lxdhost
+LC_USER=lxdhost
+
+# The flat external network: its uplink address sits on a veth end inside the namespace, so the
+# namespace reaches floating IPs, and guests reach the mirror served there through the router.
+LC_EXT_DEVICE=lcext0        # the physical network "external" (the linuxbridge agent's side)
+LC_EXT_UPLINK=lcext0p       # its peer, holding the uplink address
+LC_EXT_CIDR=172.24.4.0/24
+LC_EXT_UPLINK_IP=172.24.4.1
+LC_EXT_POOL_START=172.24.4.100
+LC_EXT_POOL_END=172.24.4.200
+LC_EXT_NETWORK=public
+# VXLAN tenant networks (MTU 1450, as on most clouds) need a local endpoint address.
+LC_VXLAN_DEVICE=lcvx0
+LC_VXLAN_IP=10.254.0.1
+
+LC_COMPUTE_HOST=lxdhost-local  # nova's and neutron's `host`: they must match for port binding
+LC_IMAGE=debian-12-lxdhost
+LC_FLAVOR=lxd.host
+LC_KEYPAIR=lxdhost-local
+
+LC_MIN_MEMORY_MIB=6144  # the cloud takes about 3.2 GiB, an LXD host guest 2 GiB more
+LC_MIN_DISK_GIB=15      # packages 1.1 GiB, images about 3 GiB, instances and Glance copies
+
+# Debian's own python3 and OpenStack commands, never a python3 another tool put first on PATH.
+export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# Progress: each phase prints its start and its duration.
+LC_T0=$(date +%s.%N)
+_elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+say() { printf '[%6ss] %s\n' "$(_elapsed "$LC_T0")" "$*"; }
+phase() {  # phase TITLE FUNCTION [ARGS...]: run FUNCTION as a named, timed phase
+  local title=$1 started
+  shift
+  started=$(date +%s.%N)
+  say "$title ..."
+  "$@"
+  say "$title: done in $(_elapsed "$started") s"
+}
+
+die() {  # die MESSAGE: one clear line, exit 1
+  echo "local-cloud: $*" >&2
+  exit 1
+}
+
+# show_log FILE: the end of a log, to go with a failure.
+show_log() {
+  local file=$1
+  if [ -s "$file" ]; then
+    echo "---- last 30 lines of $file ----" >&2
+    tail -n 30 "$file" >&2
+    echo "----" >&2
+  else
+    echo "(its log $file is empty or missing)" >&2
+  fi
+}
+
+# die_service NAME MESSAGE: a failure of one service, with the end of its log.
+die_service() {
+  local name=$1
+  shift
+  echo "local-cloud: $name: $*" >&2
+  show_log "$LC_LOGS/$name.log"
+  exit 1
+}
+
+# setup_step NAME CMD...: a one-shot set-up command, its output to $LC_LOGS/setup-NAME.log; on
+# a failure, the end of that log.
+setup_step() {
+  local name=$1
+  shift
+  if ! "$@" >"$LC_LOGS/setup-$name.log" 2>&1; then
+    echo "local-cloud: set-up step '$name' failed" >&2
+    show_log "$LC_LOGS/setup-$name.log"
+    exit 1
+  fi
+}
+
+nsx() { ip netns exec "$LC_NS" "$@"; }
+
+# as_user USER CMD...: a one-shot command in the namespace as USER.
+as_user() {
+  local user=$1
+  shift
+  nsx setpriv --reuid="$user" --regid="$user" --init-groups -- env HOME="/var/lib/$user" "$@"
+}
+
+pid_of() { cat "$LC_RUN/$1.pid" 2>/dev/null; }
+is_running() { local pid; pid=$(pid_of "$1") && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+
+# run_process NAME USER CMD...: start CMD in the namespace as USER (root: as is), its output to
+# $LC_LOGS/NAME.log, its PID (the daemon's own: ip netns exec and setpriv exec) to
+# $LC_RUN/NAME.pid. A process already running under that name is left alone.
+run_process() {
+  local name=$1 user=$2
+  shift 2
+  if is_running "$name"; then
+    return 0
+  fi
+  echo "==== $(date -u +%FT%TZ) started by local-cloud: $*" >>"$LC_LOGS/$name.log"
+  if [ "$user" = root ]; then
+    ip netns exec "$LC_NS" "$@" >>"$LC_LOGS/$name.log" 2>&1 </dev/null &
+  else
+    ip netns exec "$LC_NS" setpriv --reuid="$user" --regid="$user" --init-groups -- \
+      env HOME="/var/lib/$user" "$@" >>"$LC_LOGS/$name.log" 2>&1 </dev/null &
+  fi
+  echo $! >"$LC_RUN/$name.pid"
+}
+
+# stop_process NAME: TERM, then KILL after 20 s, by the recorded PID.
+stop_process() {
+  local name=$1 pid
+  pid=$(pid_of "$name") || return 0
+  stop_pid "$name" "$pid"
+  rm -f "$LC_RUN/$name.pid"
+}
+
+stop_pid() {
+  local name=$1 pid=$2 i
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 40); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "  $name (pid $pid) ignored TERM for 20 s: KILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  echo "  stopped $name (pid $pid)"
+}
+
+# wait_for NAME TIMEOUT CHECK...: poll CHECK every second until it succeeds. If NAME's process
+# dies, or TIMEOUT seconds pass, fail naming the service and showing its log.
+wait_for() {
+  local name=$1 timeout=$2 i
+  shift 2
+  for ((i = 0; i < timeout; i++)); do
+    if "$@" >/dev/null 2>&1; then
+      return 0
+    fi
+    if [ -f "$LC_RUN/$name.pid" ] && ! is_running "$name"; then
+      die_service "$name" "exited while starting"
+    fi
+    sleep 1
+  done
+  die_service "$name" "did not answer within $timeout s ($*)"
+}
+
+http_answers() { nsx curl -s -o /dev/null --max-time 5 "$1"; }
+port_answers() { nsx bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+
+# The admin's and the project user's credentials, for the openstack client inside the namespace.
+os_admin() { nsx env OS_CLIENT_CONFIG_FILE="$LC_STATE/clouds.yaml" openstack --os-cloud "$LC_CLOUD_ADMIN" "$@"; }
+
+password() { cat "$LC_STATE/password"; }

@@ -1,0 +1,30 @@
+# Glance: the image service, one worker, images on the local file system.
+
+configure_glance() {
+  write_config /etc/glance/glance-api.conf <<CONF
+[DEFAULT]
+bind_host = $LC_HOST
+bind_port = 9292
+workers = 1
+enabled_backends = fs:file
+[database]
+connection = $(database_url glance glance)
+[glance_store]
+default_backend = fs
+[fs]
+filesystem_store_datadir = /var/lib/glance/images/
+$(keystone_authtoken glance)
+[paste_deploy]
+flavor = keystone
+[oslo_concurrency]
+lock_path = /var/lib/glance/lock
+CONF
+}
+
+_init_glance() { as_user glance glance-manage db_sync; }
+init_glance() { once_per_version glance glance-api _init_glance; }
+
+start_glance() {
+  run_process glance-api glance /usr/bin/glance-api --config-file /etc/glance/glance-api.conf
+}
+wait_glance() { wait_for glance-api 120 http_answers "http://$LC_HOST:9292/"; }

@@ -1,0 +1,148 @@
+# The network namespace, and the services every OpenStack service needs: MariaDB, RabbitMQ and
+# memcached.
+
+# Dummy links are missing from some kernels: veth pairs with both ends inside the namespace
+# stand in for the VXLAN endpoint and for the external network's "wire".
+start_namespace() {
+  ip netns list | grep -qw "$LC_NS" || ip netns add "$LC_NS"
+  nsx ip link set lo up
+  nsx ip link show "$LC_VXLAN_DEVICE" >/dev/null 2>&1 ||
+    nsx ip link add "$LC_VXLAN_DEVICE" type veth peer name "${LC_VXLAN_DEVICE}p"
+  nsx ip addr show dev "$LC_VXLAN_DEVICE" | grep -q "$LC_VXLAN_IP/" ||
+    nsx ip addr add "$LC_VXLAN_IP/32" dev "$LC_VXLAN_DEVICE"
+  nsx ip link show "$LC_EXT_DEVICE" >/dev/null 2>&1 ||
+    nsx ip link add "$LC_EXT_DEVICE" type veth peer name "$LC_EXT_UPLINK"
+  nsx ip addr show dev "$LC_EXT_UPLINK" | grep -q "$LC_EXT_UPLINK_IP/" ||
+    nsx ip addr add "$LC_EXT_UPLINK_IP/${LC_EXT_CIDR#*/}" dev "$LC_EXT_UPLINK"
+  local link
+  for link in "$LC_VXLAN_DEVICE" "${LC_VXLAN_DEVICE}p" "$LC_EXT_DEVICE" "$LC_EXT_UPLINK"; do
+    nsx ip link set "$link" up
+  done
+}
+
+start_mariadb() {
+  install -d -o mysql -g mysql /run/mysqld
+  run_process mariadb root /usr/sbin/mariadbd --user=mysql --bind-address="$LC_HOST" \
+    --max-connections=1000 --innodb-flush-log-at-trx-commit=0 --sync-binlog=0 --skip-log-bin
+  wait_for mariadb 60 mysqladmin ping
+}
+
+# One database and one user per service, all with the cloud's password.
+init_databases() {
+  local pw
+  pw=$(password)
+  {
+    local db user pair
+    for db in keystone glance placement nova_api nova nova_cell0 neutron; do
+      echo "CREATE DATABASE IF NOT EXISTS $db;"
+    done
+    for user in keystone glance placement nova neutron; do
+      echo "CREATE USER IF NOT EXISTS '$user'@'localhost' IDENTIFIED BY '$pw';"
+      echo "ALTER USER '$user'@'localhost' IDENTIFIED BY '$pw';"
+    done
+    for pair in keystone:keystone glance:glance placement:placement nova:nova_api nova:nova \
+      nova:nova_cell0 neutron:neutron; do
+      echo "GRANT ALL PRIVILEGES ON ${pair#*:}.* TO '${pair%%:*}'@'localhost';"
+    done
+  } | mysql || die_service mariadb "could not create the services' databases"
+}
+
+rabbitmqctl_() {
+  nsx setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups env HOME=/var/lib/rabbitmq \
+    /usr/lib/rabbitmq/bin/rabbitmqctl -q -n rabbit@localhost "$@"
+}
+
+start_rabbitmq() {
+  # epmd started here, so that its PID is ours to stop.
+  run_process epmd rabbitmq /usr/bin/epmd -address "$LC_HOST"
+  run_process rabbitmq rabbitmq env RABBITMQ_NODENAME=rabbit@localhost \
+    RABBITMQ_NODE_IP_ADDRESS="$LC_HOST" ERL_EPMD_ADDRESS="$LC_HOST" RUNNING_UNDER_SYSTEMD=1 \
+    /usr/lib/rabbitmq/bin/rabbitmq-server
+  wait_for rabbitmq 120 rabbitmqctl_ await_startup
+  rabbitmqctl_ list_users | grep -q '^openstack' || rabbitmqctl_ add_user openstack "$(password)" >/dev/null
+  rabbitmqctl_ change_password openstack "$(password)" >/dev/null
+  rabbitmqctl_ set_permissions openstack '.*' '.*' '.*' >/dev/null
+}
+
+start_memcached() {
+  run_process memcached memcache /usr/bin/memcached -l "$LC_HOST" -p 11211 -m 64 -U 0
+  wait_for memcached 30 port_answers "$LC_HOST" 11211
+}
+
+transport_url() { echo "rabbit://openstack:$(password)@$LC_HOST:5672/"; }
+database_url() { echo "mysql+pymysql://$1:$(password)@$LC_HOST/$2"; }
+
+# The [keystone_authtoken] section of a service that checks tokens as service user $1.
+keystone_authtoken() {
+  cat <<CONF
+[keystone_authtoken]
+www_authenticate_uri = http://$LC_HOST:5000
+auth_url = http://$LC_HOST:5000
+memcached_servers = $LC_HOST:11211
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = $(password)
+region_name = $LC_REGION
+CONF
+}
+
+# A section that authenticates as service user $2 (nova's [placement], [neutron], ...).
+service_credentials() {
+  cat <<CONF
+[$1]
+auth_url = http://$LC_HOST:5000/v3
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $2
+password = $(password)
+region_name = $LC_REGION
+CONF
+}
+
+# write_config FILE: the file from stdin; the package's original kept once as FILE.debian-orig.
+write_config() {
+  local file=$1
+  [ -e "$file" ] && [ ! -e "$file.debian-orig" ] && cp -a "$file" "$file.debian-orig"
+  cat >"$file"
+}
+
+# A uwsgi application: one process, on $LC_HOST:PORT, as USER.
+write_uwsgi() {  # NAME PORT WSGI_FILE USER THREADS
+  cat >"$LC_STATE/uwsgi/$1.ini" <<INI
+[uwsgi]
+plugins = python3
+master = true
+processes = 1
+threads = $5
+enable-threads = true
+lazy-apps = true
+die-on-term = true
+no-orphans = true
+buffer-size = 65535
+http-socket = $LC_HOST:$2
+wsgi-file = $3
+uid = $4
+gid = $4
+chdir = /var/lib/$4
+name = $1
+# Without it keystone's uwsgi keeps client connections that its clients never reuse.
+add-header = Connection: close
+INI
+}
+
+# A step that runs once per installed version of PACKAGE (db syncs, bootstraps): `up` after
+# `down` skips what the databases already hold.
+once_per_version() {  # NAME PACKAGE FUNCTION
+  local marker="$LC_STATE/done/$1" version
+  version=$(dpkg-query -W -f='${Version}' "$2")
+  if [ "$(cat "$marker" 2>/dev/null)" = "$version" ]; then
+    return 0
+  fi
+  setup_step "$1" "$3"
+  echo "$version" >"$marker"
+}

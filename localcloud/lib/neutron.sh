@@ -1,0 +1,112 @@
+# Neutron: the server with ML2 (flat external network, VXLAN tenant networks, the port_security
+# extension) and the linuxbridge agent, whose iptables and ebtables rules enforce port security
+# and allowed address pairs; the DHCP, L3 and metadata agents.
+
+NEUTRON_ML2=(--config-file /etc/neutron/neutron.conf --config-file /etc/neutron/plugins/ml2/ml2_conf.ini)
+
+configure_neutron() {
+  write_config /etc/neutron/neutron.conf <<CONF
+[DEFAULT]
+# nova-compute's host name: port binding looks for an agent on the instance's host
+host = $LC_COMPUTE_HOST
+core_plugin = ml2
+service_plugins = router
+auth_strategy = keystone
+transport_url = $(transport_url)
+bind_host = $LC_HOST
+bind_port = 9696
+api_workers = 1
+rpc_workers = 1
+rpc_state_report_workers = 1
+allow_overlapping_ips = true
+notify_nova_on_port_status_changes = true
+notify_nova_on_port_data_changes = true
+dhcp_agents_per_network = 1
+# max_allowed_address_pair keeps Neutron's default, 10: the program's maxAddressPairs default
+[experimental]
+# Zed marks linuxbridge experimental: without this the server and the agent refuse to start
+linuxbridge = true
+[agent]
+root_helper = sudo neutron-rootwrap /etc/neutron/rootwrap.conf
+[database]
+connection = $(database_url neutron neutron)
+$(keystone_authtoken neutron)
+$(service_credentials nova nova)
+[oslo_concurrency]
+lock_path = /var/lib/neutron/lock
+[oslo_policy]
+policy_dirs = /etc/neutron/policy.d
+CONF
+  write_config /etc/neutron/plugins/ml2/ml2_conf.ini <<CONF
+[ml2]
+type_drivers = flat,vxlan
+tenant_network_types = vxlan
+mechanism_drivers = linuxbridge
+extension_drivers = port_security
+[ml2_type_flat]
+flat_networks = external
+[ml2_type_vxlan]
+vni_ranges = 1:1000
+[securitygroup]
+enable_ipset = true
+CONF
+  write_config /etc/neutron/plugins/ml2/linuxbridge_agent.ini <<CONF
+[linux_bridge]
+physical_interface_mappings = external:$LC_EXT_DEVICE
+[vxlan]
+enable_vxlan = true
+local_ip = $LC_VXLAN_IP
+l2_population = false
+[securitygroup]
+enable_security_group = true
+firewall_driver = iptables
+CONF
+  install -d -m 755 "$LC_LOGS/dnsmasq"
+  write_config /etc/neutron/dhcp_agent.ini <<CONF
+[DEFAULT]
+interface_driver = linuxbridge
+dhcp_driver = neutron.agent.linux.dhcp.Dnsmasq
+enable_isolated_metadata = true
+# dnsmasq's DHCP log per network: what it offered to which MAC (the smoke test reads it)
+dnsmasq_base_log_dir = $LC_LOGS/dnsmasq
+CONF
+  write_config /etc/neutron/l3_agent.ini <<CONF
+[DEFAULT]
+interface_driver = linuxbridge
+CONF
+  write_config /etc/neutron/metadata_agent.ini <<CONF
+[DEFAULT]
+nova_metadata_host = $LC_HOST
+nova_metadata_port = 8775
+metadata_proxy_shared_secret = $(password)
+CONF
+}
+
+_init_neutron() { as_user neutron neutron-db-manage "${NEUTRON_ML2[@]}" upgrade head; }
+init_neutron() { once_per_version neutron neutron-server _init_neutron; }
+
+start_neutron_server() {
+  run_process neutron-server neutron /usr/bin/neutron-server "${NEUTRON_ML2[@]}"
+}
+wait_neutron_server() { wait_for neutron-server 120 http_answers "http://$LC_HOST:9696/"; }
+
+start_neutron_agents() {
+  local agent
+  run_process neutron-linuxbridge-agent neutron /usr/bin/neutron-linuxbridge-agent "${NEUTRON_ML2[@]}" \
+    --config-file /etc/neutron/plugins/ml2/linuxbridge_agent.ini
+  for agent in dhcp l3 metadata; do
+    run_process "neutron-$agent-agent" neutron "/usr/bin/neutron-$agent-agent" \
+      --config-file /etc/neutron/neutron.conf --config-file "/etc/neutron/${agent}_agent.ini"
+  done
+}
+
+agents_alive() {
+  [ "$(os_admin network agent list -f value -c Alive | grep -c True)" -ge 4 ]
+}
+wait_neutron_agents() { wait_for neutron-linuxbridge-agent 180 agents_alive; }
+
+# What the agents start on their own, found through Neutron's own PID files: dnsmasq per
+# network, haproxy per router and per isolated network's metadata.
+neutron_children() {
+  cat /var/lib/neutron/dhcp/*/pid /var/lib/neutron/external/pids/*.pid* 2>/dev/null
+}

@@ -1,0 +1,116 @@
+# Nova: API and metadata under uwsgi, conductor, scheduler, and nova-compute driving libvirt's
+# qemu in TCG (KVM hangs on these machines).
+
+configure_nova() {
+  write_config /etc/nova/nova.conf <<CONF
+[DEFAULT]
+my_ip = $LC_HOST
+host = $LC_COMPUTE_HOST
+state_path = /var/lib/nova
+pybasedir = /usr/lib/python3/dist-packages
+transport_url = $(transport_url)
+osapi_compute_listen = $LC_HOST
+osapi_compute_workers = 1
+metadata_listen = $LC_HOST
+metadata_workers = 1
+# Keep Glance's qcow2 as the instances' base: converting it to an 8 GiB raw file buys nothing.
+force_raw_images = false
+[api]
+auth_strategy = keystone
+[api_database]
+connection = $(database_url nova nova_api)
+[database]
+connection = $(database_url nova nova)
+[conductor]
+workers = 1
+[scheduler]
+workers = 1
+discover_hosts_in_cells_interval = -1
+$(keystone_authtoken nova)
+[service_user]
+send_service_user_token = true
+auth_url = http://$LC_HOST:5000
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = nova
+password = $(password)
+$(service_credentials placement placement)
+$(service_credentials neutron neutron)
+service_metadata_proxy = true
+metadata_proxy_shared_secret = $(password)
+[glance]
+region_name = $LC_REGION
+[cinder]
+os_region_name = $LC_REGION
+[vnc]
+enabled = false
+[spice]
+enabled = false
+[oslo_concurrency]
+lock_path = /var/lib/nova/tmp
+[oslo_policy]
+policy_dirs = /etc/nova/policy.d
+CONF
+  write_config /etc/nova/nova-compute.conf <<CONF
+[DEFAULT]
+compute_driver = libvirt.LibvirtDriver
+[libvirt]
+virt_type = qemu
+CONF
+  write_uwsgi nova-api 8774 /usr/bin/nova-api-wsgi nova 1
+  write_uwsgi nova-metadata 8775 /usr/bin/nova-metadata-wsgi nova 1
+  # libvirt without systemd: no D-Bus for polkit, so plain group permissions on its socket; no
+  # AppArmor profile for the guests.
+  grep -q '^security_driver = "none"' /etc/libvirt/qemu.conf ||
+    echo 'security_driver = "none"' >>/etc/libvirt/qemu.conf
+  grep -q '^auth_unix_rw' /etc/libvirt/libvirtd.conf || cat >>/etc/libvirt/libvirtd.conf <<'CONF'
+# lxdhost local-cloud: no polkit without D-Bus
+unix_sock_group = "libvirt"
+unix_sock_ro_perms = "0777"
+unix_sock_rw_perms = "0770"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+CONF
+}
+
+_init_nova() {
+  as_user nova nova-manage api_db sync
+  as_user nova nova-manage cell_v2 map_cell0
+  as_user nova nova-manage cell_v2 list_cells | grep -q ' cell1 ' ||
+    as_user nova nova-manage cell_v2 create_cell --name=cell1
+  as_user nova nova-manage db sync
+}
+init_nova() { once_per_version nova nova-api _init_nova; }
+
+start_nova_control() {
+  run_process nova-api root /usr/bin/uwsgi_python311 --ini "$LC_STATE/uwsgi/nova-api.ini"
+  run_process nova-conductor nova /usr/bin/nova-conductor --config-file /etc/nova/nova.conf
+  run_process nova-scheduler nova /usr/bin/nova-scheduler --config-file /etc/nova/nova.conf
+}
+wait_nova_api() { wait_for nova-api 120 http_answers "http://$LC_HOST:8774/"; }
+
+start_libvirt() {
+  run_process virtlogd root /usr/sbin/virtlogd
+  run_process libvirtd root /usr/sbin/libvirtd
+  wait_for libvirtd 60 nsx virsh -c qemu:///system version
+}
+
+start_nova_compute() {
+  run_process nova-metadata root /usr/bin/uwsgi_python311 --ini "$LC_STATE/uwsgi/nova-metadata.ini"
+  run_process nova-compute nova /usr/bin/nova-compute --config-file /etc/nova/nova.conf \
+    --config-file /etc/nova/nova-compute.conf
+}
+
+compute_service_up() {
+  os_admin compute service list --service nova-compute -f value -c State | grep -qx up
+}
+
+# The compute host joins cell1 once it has reported.
+register_compute() {
+  wait_for nova-compute 180 compute_service_up
+  wait_for nova-metadata 60 http_answers "http://$LC_HOST:8775/"
+  as_user nova nova-manage cell_v2 discover_hosts >>"$LC_LOGS/setup-nova.log" 2>&1 ||
+    die_service nova-compute "nova-manage cell_v2 discover_hosts failed (log $LC_LOGS/setup-nova.log)"
+}
