@@ -1,0 +1,75 @@
+"""The project's own Pulumi CLI (scripts/install-pulumi), run on a copy of the project.
+
+Every command runs with the environment `scripts/pulumi-env` sets, as the README tells users to,
+in a throwaway copy of the checkout with its own `.pulumi-state`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TOP = Path(__file__).resolve().parents[2]
+PASSPHRASE = "toolchain-test"
+
+
+def pulumi_environment() -> dict[str, str]:
+    """The environment a shell has after `. scripts/pulumi-env`."""
+    dump = subprocess.run(
+        ["bash", "-c", f". {TOP}/scripts/pulumi-env && env -0"],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    environment = dict(entry.split("=", 1) for entry in dump.split("\0") if "=" in entry)
+    environment["PULUMI_CONFIG_PASSPHRASE"] = PASSPHRASE
+    return environment
+
+
+@dataclass
+class Project:
+    """A copy of the checkout's tracked files, with the checkout's venv."""
+
+    path: Path
+    environment: dict[str, str]
+
+    def pulumi(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["pulumi", *args, "--non-interactive"],
+            cwd=self.path,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            command = " ".join(args)
+            raise AssertionError(
+                f"pulumi {command} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    environment = pulumi_environment()
+    if not (TOP / "venv/bin/pulumi").is_file():
+        raise AssertionError("no venv/bin/pulumi: run scripts/install-pulumi --cli first")
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=TOP, capture_output=True, check=True
+    ).stdout.decode()
+    copy = tmp_path / "project"
+    for name in filter(None, tracked.split("\0")):
+        target = copy / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (TOP / name).is_file():
+            shutil.copy2(TOP / name, target)
+    (copy / "venv").symlink_to(TOP / "venv")
+    # The README's one-time step for the relative file:// backend of Pulumi.yaml.
+    (copy / ".pulumi-state").mkdir()
+    yield Project(copy, environment)

@@ -1,0 +1,83 @@
+"""The real Pulumi CLI reads the project as users' commands do: backend, stacks, typed config."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+
+import pytest
+
+from lxdhost.config import CONFIG_KEYS
+
+from .conftest import TOP, Project
+
+pytestmark = pytest.mark.toolchain
+
+STACKS = sorted(path.name.split(".")[1] for path in TOP.glob("Pulumi.*.yaml"))
+
+
+def test_the_cli_is_no_older_than_the_python_sdk(project: Project) -> None:
+    cli = project.pulumi("version", check=True).stdout.strip()
+    sdk = version("pulumi")
+    print(f"\nPulumi CLI {cli}, Python SDK {sdk}, pulumi-openstack {version('pulumi-openstack')}")
+    assert cli.startswith("v")
+    as_tuple = lambda text: tuple(int(part) for part in text.lstrip("v").split("."))  # noqa: E731
+    assert as_tuple(cli) >= as_tuple(sdk)
+
+
+def test_stacks_live_in_the_relative_file_backend(project: Project) -> None:
+    project.pulumi("stack", "init", "dev", check=True)
+    assert (project.path / ".pulumi-state/.pulumi/stacks/lxdhost/dev.json").is_file()
+    listed = json.loads(project.pulumi("stack", "ls", "--json", check=True).stdout)
+    assert [stack["name"] for stack in listed] == ["dev"]
+
+
+def test_the_cli_fills_in_every_declared_default(project: Project) -> None:
+    # A stack with no config of its own: every key the CLI reports comes from Pulumi.yaml.
+    project.pulumi("stack", "init", "bare", check=True)
+    reported = json.loads(project.pulumi("config", "--json", check=True).stdout)
+    expected = {
+        f"lxdhost:{key.name}": key.default for key in CONFIG_KEYS if key.default is not None
+    }
+    assert set(reported) == set(expected)
+    for name, default in expected.items():
+        value = reported[name]["value"]
+        # The CLI reports every value as a string, arrays JSON-encoded: as it hands them over.
+        if isinstance(default, tuple):
+            assert json.loads(value) == list(default), name
+        elif isinstance(default, bool):
+            assert value == str(default).lower(), name
+        else:
+            assert value == str(default), name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_committed_stack_passes_the_clis_type_checks(project: Project, stack: str) -> None:
+    project.pulumi("stack", "init", stack, check=True)
+    result = project.pulumi("preview", "--stack", stack)
+    # The CLI checks the stack's values against Pulumi.yaml's types before it starts the
+    # program; what follows (the language host, the cloud) is not this test's business.
+    assert "validating stack config" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "type_name"),
+    [
+        pytest.param("hostCount", "three", "integer", id="integer"),
+        pytest.param("floatingIps", "maybe", "boolean", id="boolean"),
+        pytest.param("dnsServers", "8.8.8.8", "array<string>", id="array"),
+    ],
+)
+def test_a_value_of_the_wrong_type_stops_preview_naming_the_key(
+    project: Project, key: str, value: str, type_name: str
+) -> None:
+    project.pulumi("stack", "init", "dev", check=True)
+    # `config set` stores what it is given; the type check comes with the next preview.
+    project.pulumi("config", "set", f"lxdhost:{key}", value, check=True)
+    result = project.pulumi("preview")
+    assert result.returncode != 0
+    assert (
+        f"Stack 'dev' with configuration key '{key}' must be of type '{type_name}'"
+        in result.stdout + result.stderr
+    )
+    assert "Traceback" not in result.stdout + result.stderr
