@@ -131,7 +131,7 @@ stop_process() {
 }
 
 stop_pid() {
-  local name=$1 pid=$2 i
+  local name=$1 pid=$2 i started=$SECONDS
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
   for i in $(seq 40); do
@@ -142,7 +142,7 @@ stop_pid() {
     echo "  $name (pid $pid) ignored TERM for 20 s: KILL"
     kill -KILL "$pid" 2>/dev/null || true
   fi
-  echo "  stopped $name (pid $pid)"
+  echo "  stopped $name (pid $pid) in $((SECONDS - started)) s"
 }
 
 # wait_for NAME TIMEOUT CHECK...: poll CHECK every second until it succeeds. If NAME's process

@@ -61,7 +61,8 @@ l2_population = false
 enable_security_group = true
 firewall_driver = iptables
 CONF
-  install -d -m 755 "$LC_LOGS/dnsmasq"
+  # The DHCP agent (user neutron) makes a folder per network in it.
+  install -d -m 755 -o neutron -g neutron "$LC_LOGS/dnsmasq"
   write_config /etc/neutron/dhcp_agent.ini <<CONF
 [DEFAULT]
 interface_driver = linuxbridge

@@ -44,8 +44,12 @@ metadata_proxy_shared_secret = $(password)
 region_name = $LC_REGION
 [cinder]
 os_region_name = $LC_REGION
+# A VNC console, as most clouds have: its video device takes the guest's PCI slot 2, so the
+# first NIC is ens3, as on those clouds (without it the NIC is ens2). Nothing proxies it.
 [vnc]
-enabled = false
+enabled = true
+server_listen = $LC_HOST
+server_proxyclient_address = $LC_HOST
 [spice]
 enabled = false
 [oslo_concurrency]

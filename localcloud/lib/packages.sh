@@ -13,6 +13,8 @@ LC_PACKAGES=(
   # The host image's builder (hostimage/) and its conversion for Glance.
   debootstrap dpkg-dev e2fsprogs qemu-utils
   curl iproute2 openssh-client
+  # The smoke tests ping guests from the DHCP agent's namespace.
+  iputils-ping
 )
 
 packages_missing() {

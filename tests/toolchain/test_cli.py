@@ -16,13 +16,16 @@ pytestmark = pytest.mark.toolchain
 STACKS = sorted(path.name.split(".")[1] for path in TOP.glob("Pulumi.*.yaml"))
 
 
+def release(version_text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version_text.lstrip("v").split("."))
+
+
 def test_the_cli_is_no_older_than_the_python_sdk(project: Project) -> None:
     cli = project.pulumi("version", check=True).stdout.strip()
     sdk = version("pulumi")
     print(f"\nPulumi CLI {cli}, Python SDK {sdk}, pulumi-openstack {version('pulumi-openstack')}")
     assert cli.startswith("v")
-    as_tuple = lambda text: tuple(int(part) for part in text.lstrip("v").split("."))  # noqa: E731
-    assert as_tuple(cli) >= as_tuple(sdk)
+    assert release(cli) >= release(sdk)
 
 
 def test_stacks_live_in_the_relative_file_backend(project: Project) -> None:

@@ -1,0 +1,63 @@
+"""The local cloud (scripts/local-cloud), as the project's member user sees it.
+
+The API suites run inside the cloud's network namespace, where its APIs listen
+(scripts/test-local-cloud runs them there); every resource a test creates is deleted when it
+ends, whether it passed or not.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import openstack
+import pytest
+from openstack.connection import Connection
+
+TOP = Path(__file__).resolve().parents[2]
+
+
+def local_cloud_settings() -> dict[str, str]:
+    """The settings `scripts/local-cloud env` prints (LC_NS, LC_CLOUD, LC_IMAGE, ...)."""
+    printed = subprocess.run(
+        [TOP / "scripts/local-cloud", "env"], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(line.split("=", 1) for line in printed.splitlines())
+
+
+SETTINGS = local_cloud_settings()
+
+
+@pytest.fixture(scope="session")
+def cloud() -> Iterator[Connection]:
+    connection = openstack.connect(cloud=SETTINGS["LC_CLOUD"], load_envvars=False)
+    try:
+        connection.authorize()
+    except Exception as error:
+        raise AssertionError(
+            f"the local cloud does not answer ({error}): bring it up with "
+            f"`sudo scripts/local-cloud up` and run this suite with scripts/test-local-cloud, "
+            f"inside namespace {SETTINGS['LC_NS']}"
+        ) from error
+    yield connection
+    connection.close()
+
+
+Cleanup = Callable[[Callable[[], Any]], None]
+
+
+@pytest.fixture
+def cleanup() -> Iterator[Cleanup]:
+    """Register a deletion; all run, newest first, when the test ends."""
+    deletions: list[Callable[[], Any]] = []
+    yield deletions.append
+    errors = []
+    for delete in reversed(deletions):
+        try:
+            delete()
+        except openstack.exceptions.SDKException as error:
+            errors.append(error)
+    if errors:
+        raise AssertionError(f"clean-up failed: {errors}")

@@ -1,0 +1,152 @@
+"""`down` leaves nothing behind, and `up` after `down` needs no reinstall.
+
+Runs in the machine's own namespace (it removes the cloud's): scripts/test-local-cloud runs it
+after the API suites, with a server running, so that `down` has a guest to stop too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import SETTINGS, TOP
+
+pytestmark = pytest.mark.localcloud
+
+SCRIPT = TOP / "scripts/local-cloud"
+
+
+def run(*argv: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(part) for part in argv], capture_output=True, text=True, check=False)
+
+
+def in_cloud(*argv: str) -> subprocess.CompletedProcess[str]:
+    return run("ip", "netns", "exec", SETTINGS["LC_NS"], *argv)
+
+
+def openstack(*argv: str) -> str:
+    """An openstack command as the project's user; its answer, if any, as a bare value."""
+    value = ("-f", "value") if "-c" in argv else ()
+    result = in_cloud("openstack", "--os-cloud", SETTINGS["LC_CLOUD"], *argv, *value)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def started_processes() -> dict[int, str]:
+    """Every process the cloud runs: its recorded daemons, and what they started on their own."""
+    processes = {}
+    for pid_file in Path(SETTINGS["LC_RUN"]).glob("*.pid"):
+        processes[int(pid_file.read_text())] = pid_file.stem
+    for line in run("ps", "-eo", "pid=,args=").stdout.splitlines():
+        pid, _, args = line.strip().partition(" ")
+        if (
+            re.search(r"privsep-helper.*--config-file /etc/(neutron|nova)/", args)
+            or re.search(r"qemu-system-x86_64.*guest=instance-", args)
+            or re.search(r"^(dnsmasq|haproxy) .*neutron", args)
+        ):
+            processes[int(pid)] = args.split()[0]
+    return processes
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def timed(*argv: str | Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    result = run(*argv)
+    return result, time.monotonic() - started
+
+
+@pytest.fixture
+def running_server() -> Iterator[None]:
+    """A server on a network of its own, deleted at the end (the cloud is up again by then)."""
+    network = openstack("network", "create", "lifecycle", "-c", "id")
+    try:
+        openstack(
+            "subnet",
+            "create",
+            "--network",
+            network,
+            "--subnet-range",
+            "192.168.9.0/24",
+            "lifecycle",
+            "-c",
+            "id",
+        )
+        openstack(
+            "server",
+            "create",
+            "--image",
+            SETTINGS["LC_IMAGE"],
+            "--flavor",
+            SETTINGS["LC_FLAVOR"],
+            "--network",
+            network,
+            "--wait",
+            "lifecycle",
+            "-c",
+            "id",
+        )
+        yield
+    finally:
+        if run(SCRIPT, "status").returncode == 0:
+            in_cloud(
+                "openstack",
+                "--os-cloud",
+                SETTINGS["LC_CLOUD"],
+                "server",
+                "delete",
+                "--wait",
+                "lifecycle",
+            )
+            in_cloud("openstack", "--os-cloud", SETTINGS["LC_CLOUD"], "network", "delete", network)
+            gone = in_cloud(
+                "openstack", "--os-cloud", SETTINGS["LC_CLOUD"], "network", "show", network
+            )
+            assert gone.returncode != 0, f"network {network} was not deleted"
+
+
+def test_down_stops_everything_and_up_brings_the_cloud_back(running_server: None) -> None:
+    assert run("ip", "netns", "identify").stdout.strip() == "", "run outside the cloud's namespace"
+    before = started_processes()
+    assert any("qemu" in name for name in before.values()), before
+    assert any("dnsmasq" in name for name in before.values()), before
+
+    down, down_seconds = timed(SCRIPT, "down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    left = {pid: name for pid, name in before.items() if alive(pid)}
+    assert left == {}
+    namespaces = run("ip", "netns", "list").stdout
+    assert not re.search(rf"^({SETTINGS['LC_NS']}|qdhcp-|qrouter-)", namespaces, re.M), namespaces
+    links = run("ip", "-o", "link").stdout
+    assert not re.search(r": (brq|tap|vxlan-|lcext|lcvx)", links), links
+    assert "neutron" not in run("iptables-save").stdout
+    assert "neutron" not in run("ebtables-save").stdout
+    status = run(SCRIPT, "status")
+    assert status.returncode == 3 and "down" in status.stdout
+
+    up, up_seconds = timed(SCRIPT, "up")
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "installing" not in up.stdout
+    status = run(SCRIPT, "status")
+    assert status.returncode == 0, status.stdout
+    again, again_seconds = timed(SCRIPT, "up")
+    assert again.returncode == 0 and "already up" in again.stdout
+    print(
+        f"\ndown {down_seconds:.0f} s, up after down {up_seconds:.0f} s, "
+        f"up on a running cloud {again_seconds:.0f} s"
+    )
+
+    openstack("server", "delete", "--wait", "lifecycle")
+    openstack("network", "delete", "lifecycle")
