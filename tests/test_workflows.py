@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -542,10 +543,14 @@ def run_offline_plan(workspace: Path) -> tuple[subprocess.CompletedProcess[str],
     """The offline-plan job's script over `workspace/base` and `workspace/head`."""
     job = load("pull-request.yml")["jobs"]["offline-plan"]
     step = step_named(job, "Plan each stack and compare it with the base branch")
-    # The job's `python` is the one setup-python installs; here, the one running the tests.
+    # The job's `python` is the one setup-python installs, with requirements.txt; here, the one
+    # running the tests. A wrapper, not a symlink: Python finds its virtualenv (pyvenv.cfg) next
+    # to the path it was started by, so a linked venv interpreter would lose the venv's packages.
     bin_dir = workspace / "bin"
     bin_dir.mkdir()
-    (bin_dir / "python").symlink_to(sys.executable)
+    python = bin_dir / "python"
+    python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+    python.chmod(0o755)
     summary = workspace / "summary.md"
     result = run_step(
         step,
