@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ from lxdhost.offline import (
     read_stack_config,
     run_program,
 )
+from tests.installed import CLOUD_INIT
 
 STACKS = ("dev", "prod")
 SERVER = "openstack:compute/instance:Instance"
@@ -226,19 +226,10 @@ def test_user_data_is_valid_under_cloud_inits_schema(
 
 
 def test_cloud_init_itself_accepts_the_user_data(run: ProgramRun, tmp_path: Path) -> None:
-    command = shutil.which("cloud-init")
-    if command is None:
-        pytest.skip("`cloud-init` not found: install Debian's cloud-init package")
     for name, text in user_data_by_host(run).items():
         path = tmp_path / f"{name}.yaml"
         path.write_text(text)
-        checked = subprocess.run(
-            [command, "schema", "-c", str(path)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
+        checked = CLOUD_INIT.run("schema", "-c", path)
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "Valid cloud-config" in checked.stdout
 

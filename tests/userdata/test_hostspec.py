@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from host_strategies import junk, junk_profiles
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from userdata_support import EXAMPLES, GOLDEN_DIR, PROJECT_ROOT, assert_problems_start
 
+from tests.userdata.strategies import junk, junk_profiles
+from tests.userdata.support import EXAMPLES, GOLDEN_DIR, PROJECT_ROOT, assert_problems_start
 from userdata import HostSpec, LxdProfile, UserDataError, build_cloud_config, render_host
 from userdata.hostfile import load_host_file
 from userdata.lxd import container_slot_profile

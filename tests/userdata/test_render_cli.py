@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from host_strategies import junk
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from userdata_support import EXAMPLES, EXAMPLES_DIR, PROJECT_ROOT, assert_problems_start
 
+from tests.userdata.strategies import junk
+from tests.userdata.support import EXAMPLES, EXAMPLES_DIR, PROJECT_ROOT, assert_problems_start
 from userdata import HostSpec, UserDataError, render_host
 from userdata.__main__ import main
 from userdata.hostfile import KEYS, load_host_file, spec_from_mapping

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from userdata_support import EXAMPLES_DIR, FIXTURES, PROJECT_ROOT
 
+from tests.userdata.support import EXAMPLES_DIR, FIXTURES, PROJECT_ROOT
 from userdata import render_host
 from userdata.hostfile import load_host_file
 

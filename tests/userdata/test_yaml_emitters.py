@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from host_strategies import host_specs
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from userdata_support import EXAMPLES
 
+from tests.userdata.strategies import host_specs
+from tests.userdata.support import EXAMPLES
 from userdata import HostSpec, cloudconfig, render_host
 from userdata.cloudconfig import PythonDumper, dump_yaml
 from userdata.hostfile import load_host_file
