@@ -144,15 +144,6 @@ def test_subnet_pool_is_the_plans_reduced_pool(run: ProgramRun) -> None:
     )
 
 
-def test_hosts_get_their_addresses_from_the_pool(run: ProgramRun) -> None:
-    settings = parse_settings(read_stack_config(run.stack))
-    for name in host_names(run):
-        port = run.named(f"{name}-port")
-        address = port.outputs["allFixedIps"][0]
-        assert run.exports["hosts"][name]["fixedIp"] == address
-        assert str(address) in {str(a) for a in settings.address_plan.allocation_pool}
-
-
 def test_each_port_lets_exactly_its_slots_through_with_their_macs(run: ProgramRun) -> None:
     group = run.of_type("openstack:networking/secGroup:SecGroup")[0]
     for name in host_names(run):
