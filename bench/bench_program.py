@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pulumi
 
 from lxdhost.config import parse_settings
-from lxdhost.host import host_spec, user_data_args
+from lxdhost.host import host_spec
 from lxdhost.offline import (
     ProgramRun,
     RecordedResource,
@@ -56,6 +56,7 @@ from lxdhost.offline import (
     read_stack_config,
     run_program,
 )
+from lxdhost.stack import user_data_args
 from userdata import render_host
 from userdata.cloudconfig import clear_dump_caches
 

@@ -24,6 +24,8 @@ import pulumi
 import pulumi.runtime.config as runtime_config
 
 from lxdhost.addressing import AddressPlan, AddressPlanError, AddressRequest, plan_addresses
+from lxdhost.host import ContainerAccess
+from lxdhost.network import AdoptStage, NetworkMode
 from userdata.cloudconfig import STORAGE_BACKENDS as USERDATA_STORAGE_BACKENDS
 
 PROJECT = "lxdhost"
@@ -31,21 +33,6 @@ PROJECT = "lxdhost"
 ConfigType = Literal["string", "integer", "boolean", "array"]
 ConfigValue = str | int | bool | tuple[str, ...]
 _Choice = TypeVar("_Choice", bound=StrEnum)
-
-
-class NetworkMode(StrEnum):
-    CREATE = "create"
-    ADOPT = "adopt"
-
-
-class AdoptStage(StrEnum):
-    IMPORT = "import"
-    MANAGE = "manage"
-
-
-class ContainerAccess(StrEnum):
-    ADDRESS_PAIRS = "address-pairs"
-    PORT_SECURITY_OFF = "port-security-off"
 
 
 class Distro(StrEnum):

@@ -14,8 +14,14 @@ import pytest
 import yaml
 
 from lxdhost.addressing import ContainerSlot, slot_mac_address
-from lxdhost.config import ContainerAccess
-from lxdhost.host import HostUserData, LxdHost, LxdHostArgs, host_spec, slot_profiles
+from lxdhost.host import (
+    ContainerAccess,
+    HostUserData,
+    LxdHost,
+    LxdHostArgs,
+    host_spec,
+    slot_profiles,
+)
 from lxdhost.offline import CloudMocks
 
 SLOTS = tuple(
