@@ -18,15 +18,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_address, ip_network
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import pulumi
 import pulumi.runtime.config as runtime_config
 
 from lxdhost.addressing import AddressPlan, AddressPlanError, AddressRequest, plan_addresses
-from lxdhost.host import ContainerAccess
+from lxdhost.host import LXD_LISTEN_ADDRESS, ContainerAccess
 from lxdhost.network import AdoptStage, NetworkMode
-from userdata.cloudconfig import STORAGE_BACKENDS as USERDATA_STORAGE_BACKENDS
+from userdata import HostSpec
+from userdata.cloudconfig import StorageBackend
+from userdata.host import Distro, LxdForm
+from userdata.network import NetworkRenderer
 
 PROJECT = "lxdhost"
 
@@ -35,23 +38,12 @@ ConfigValue = str | int | bool | tuple[str, ...]
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
 
-class Distro(StrEnum):
-    UBUNTU = "ubuntu"
-    DEBIAN = "debian"
-
-
-class HostNetwork(StrEnum):
-    NETPLAN = "netplan"
-    IFUPDOWN = "ifupdown"
-
-
-class LxdInit(StrEnum):
-    PRESEED = "preseed"
-    MODULE = "module"
-
-
-# cloud-init's `lxd.init.storage_backend` enum, as userdata spells it.
-STORAGE_BACKENDS: tuple[str, ...] = USERDATA_STORAGE_BACKENDS
+# The host options' choices are userdata's own types: a value the configuration accepts is one
+# HostSpec takes as it is.
+DISTROS: tuple[Distro, ...] = get_args(Distro)
+NETWORK_RENDERERS: tuple[NetworkRenderer, ...] = get_args(NetworkRenderer)
+LXD_FORMS: tuple[LxdForm, ...] = get_args(LxdForm)
+STORAGE_BACKENDS: tuple[StorageBackend, ...] = get_args(StorageBackend)
 
 
 @dataclass(frozen=True)
@@ -120,15 +112,15 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "LXD's API port, opened to `lxdApiIngress`"),
     ConfigKey("distro", "string", "ubuntu",
               "Distribution of `image`: decides the default host network renderer",
-              tuple(Distro)),
+              DISTROS),
     ConfigKey("hostNetwork", "string", "",
               "How the host's bridge br0 is written: `netplan` or `ifupdown`; empty: the "
               "distro's own (ubuntu: netplan, debian: ifupdown)",
-              ("", *HostNetwork)),
+              ("", *NETWORK_RENDERERS)),
     ConfigKey("lxdInit", "string", "preseed",
               "How LXD is initialised: `preseed` (a full `lxd init --preseed`) or `module` "
               "(cloud-init's lxd `init` + `bridge`)",
-              tuple(LxdInit)),
+              LXD_FORMS),
     ConfigKey("storageBackend", "string", "dir",
               "LXD storage backend (cloud-init's `storage_backend`)", STORAGE_BACKENDS),
     ConfigKey("slotsPerHost", "integer", 10,
@@ -181,7 +173,7 @@ _PUBLIC_KEY = re.compile(
     r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$"
 )
 _MIN_MTU, _MAX_MTU = 576, 9216
-_DEFAULT_SSH_USER = {Distro.UBUNTU: "ubuntu", Distro.DEBIAN: "debian"}
+_DEFAULT_SSH_USER: dict[Distro, str] = {"ubuntu": "ubuntu", "debian": "debian"}
 
 
 class ConfigError(ValueError):
@@ -220,13 +212,10 @@ class HostSettings:
     key_pair: str | None
     public_key: str | None
     boot_volume_size: int | None
-    distro: Distro
-    network_renderer: HostNetwork | None  # None: the distro's own
-    lxd_init: LxdInit
-    storage_backend: str
-    packages: tuple[str, ...]
     ssh_user: str
     floating_ips: bool
+    # What every host's user_data shares; each host adds its port's MAC, the MTU and its slots.
+    spec_template: HostSpec
 
 
 @dataclass(frozen=True)
@@ -287,6 +276,13 @@ class _Reader:
         if isinstance(value, str) and value in choices.__members__.values():
             return choices(value)
         return choices(str(CONFIG_KEYS_BY_NAME[name].default))
+
+    def one_of(self, name: str) -> Any:
+        """The key's value, one of its `choices` (the default when unset or invalid). Typed by
+        the caller: those choices are the arguments of a Literal type (`DISTROS` ...)."""
+        value = self.value(name)
+        key = CONFIG_KEYS_BY_NAME[name]
+        return value if value in key.choices else key.default
 
     def string(self, name: str) -> str:
         value = self.value(name)
@@ -417,8 +413,8 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     if public_key and not _PUBLIC_KEY.match(public_key):
         read.problems.append("publicKey: not an OpenSSH public key such as 'ssh-ed25519 AAAA...'")
     boot_volume_size = read.integer("bootVolumeSize", 0)
-    distro = read.choice("distro", Distro)
-    renderer = read.string("hostNetwork")
+    distro: Distro = read.one_of("distro")
+    renderer: NetworkRenderer | Literal[""] = read.one_of("hostNetwork")
     floating_ips = read.boolean("floatingIps")
     if floating_ips and external_network is None and mode is NetworkMode.ADOPT:
         read.problems.append("externalNetwork: required when floatingIps is true: the IP pool")
@@ -427,8 +423,8 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         if not re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", package):
             read.problems.append(f"packages[{index}]: {package!r} is not a Debian package name")
 
-    lxd_init = read.choice("lxdInit", LxdInit)
-    storage_backend = read.string("storageBackend")
+    lxd_form: LxdForm = read.one_of("lxdInit")
+    storage_backend: StorageBackend = read.one_of("storageBackend")
     ssh_user = read.optional_string("sshUser")
     container_access = read.choice("containerAccess", ContainerAccess)
     max_address_pairs = read.integer("maxAddressPairs", 1)
@@ -457,18 +453,18 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         dhcp_pool_start=read.optional_string("dhcpPoolStart"),
         dhcp_pool_end=read.optional_string("dhcpPoolEnd"),
     )
-    plan: AddressPlan | None = None
+    address_plan: AddressPlan | None = None
     try:
-        plan = plan_addresses(request)
+        address_plan = plan_addresses(request)
     except AddressPlanError as error:
         read.problems.extend(error.problems)
-    if plan is not None:
-        _check_nameservers_reachable(dns_nameservers, plan, read.problems)
+    if address_plan is not None:
+        _check_nameservers_outside_reserved_range(dns_nameservers, address_plan, read.problems)
 
     cloud = raw.get(CLOUD_KEY)
     if cloud is not None and not isinstance(cloud, str):
         read.problems.append(f"{CLOUD_KEY}: expected a clouds.yaml cloud name")
-    if read.problems or plan is None:
+    if read.problems or address_plan is None:
         raise ConfigError(_unique(read.problems))
 
     return Settings(
@@ -488,16 +484,21 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
             key_pair=key_pair,
             public_key=public_key,
             boot_volume_size=boot_volume_size or None,
-            distro=distro,
-            network_renderer=HostNetwork(renderer) if renderer else None,
-            lxd_init=lxd_init,
-            storage_backend=storage_backend,
-            packages=packages,
             ssh_user=ssh_user or _DEFAULT_SSH_USER[distro],
             floating_ips=floating_ips,
+            spec_template=HostSpec(
+                distro=distro,
+                network_renderer=renderer or None,
+                lxd_form=lxd_form,
+                storage_backend=storage_backend,
+                packages=packages,
+                # LXD listens on the network only when its API port is opened to someone.
+                lxd_network_address=LXD_LISTEN_ADDRESS if access.lxd_api_ingress else None,
+                lxd_network_port=access.lxd_api_port if access.lxd_api_ingress else 8443,
+            ),
         ),
         access=access,
-        address_plan=plan,
+        address_plan=address_plan,
     )
 
 
@@ -526,15 +527,15 @@ def _dns_nameservers(read: _Reader) -> tuple[IPv4Address, ...]:
     return tuple(servers)
 
 
-def _check_nameservers_reachable(
-    servers: Sequence[IPv4Address], plan: AddressPlan, problems: list[str]
+def _check_nameservers_outside_reserved_range(
+    servers: Sequence[IPv4Address], address_plan: AddressPlan, problems: list[str]
 ) -> None:
     # A nameserver inside the reserved range would be a container slot's address.
     for index, server in enumerate(servers):
-        if server in plan.reserved_range:
+        if server in address_plan.reserved_range:
             problems.append(
                 f"dnsServers[{index}]: {server} lies in the reserved container range "
-                f"{plan.reserved_range}"
+                f"{address_plan.reserved_range}"
             )
 
 

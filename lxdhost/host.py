@@ -7,6 +7,7 @@ address pairs let each container slot's IP *and* MAC through. The server boots o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,9 +17,6 @@ import pulumi_openstack as openstack
 
 from lxdhost.addressing import ContainerSlot
 from userdata import HostSpec, LxdProfile, container_slot_profile, render_host
-from userdata.cloudconfig import StorageBackend
-from userdata.host import Distro, LxdForm
-from userdata.network import NetworkRenderer
 
 # Where LXD listens when its API is opened: every address of the host (its bridge's included).
 LXD_LISTEN_ADDRESS = "::"
@@ -29,19 +27,6 @@ class ContainerAccess(StrEnum):
 
     ADDRESS_PAIRS = "address-pairs"
     PORT_SECURITY_OFF = "port-security-off"
-
-
-@dataclass(frozen=True)
-class HostUserData:
-    """The parts of `userdata.HostSpec` that come from the stack (the rest is per host)."""
-
-    distro: Distro = "ubuntu"
-    network_renderer: NetworkRenderer | None = None  # None: the distro's own
-    lxd_form: LxdForm = "preseed"
-    storage_backend: StorageBackend = "dir"
-    packages: tuple[str, ...] = ()
-    # Where remote `lxc` clients reach LXD; None: the local socket only.
-    lxd_api_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +54,9 @@ class LxdHostArgs:
     # An explicit MTU for br0 and the containers; otherwise `network_mtu` (Neutron's), if known.
     mtu: int | None = None
     network_mtu: pulumi.Input[int | None] = None
-    user_data: HostUserData = field(default_factory=HostUserData)
+    # What the host's user_data is made of, but for what only this host knows: its port's MAC,
+    # the MTU and its slot profiles, which `host_spec` fills in.
+    spec_template: HostSpec = field(default_factory=HostSpec)
     # The external network to take a floating IP from; None: no floating IP.
     floating_ip_pool: str | None = None
     # What the floating IP waits for: the router interface that makes the subnet reachable.
@@ -119,17 +106,10 @@ def slot_profiles(
 
 def host_spec(args: LxdHostArgs, *, macaddress: str, mtu: int | None) -> HostSpec:
     """The host's `HostSpec`: bridge pinned to the port's MAC, one profile per container slot."""
-    options = args.user_data
-    return HostSpec(
-        distro=options.distro,
-        network_renderer=options.network_renderer,
+    return dataclasses.replace(
+        args.spec_template,
         mtu=mtu,
         macaddress=macaddress,
-        lxd_form=options.lxd_form,
-        storage_backend=options.storage_backend,
-        packages=options.packages,
-        lxd_network_address=LXD_LISTEN_ADDRESS if options.lxd_api_port else None,
-        lxd_network_port=options.lxd_api_port or 8443,
         profiles=slot_profiles(
             args.container_slots,
             prefix_length=args.prefix_length,

@@ -4,17 +4,15 @@ the exports out. The components take only their Args; this module makes those fr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 import pulumi
 import pulumi_openstack as openstack
 
 from lxdhost.config import Settings
-from lxdhost.host import ContainerAccess, HostUserData, LxdHost, LxdHostArgs, host_spec
+from lxdhost.host import ContainerAccess, LxdHost, LxdHostArgs, host_spec
 from lxdhost.network import TenantNetwork, TenantNetworkArgs
 from lxdhost.security import HostSecurityGroup, HostSecurityGroupArgs
 from userdata import UserDataError, render_host
-from userdata.cloudconfig import StorageBackend
 
 # The port's MAC and the network's MTU are known only once Neutron has answered. Rendering with
 # these stand-ins before anything exists gives user_data at least as long as the real one (every
@@ -49,9 +47,9 @@ def declare_stack(settings: Settings, resource_name: str) -> dict[str, object]:
     # The adopt flow's import step leaves the subnet as it is: its pool is not the plan's yet.
     if not settings.declares_hosts:
         return exports
-    plan = settings.address_plan
-    exports["allocationPool"] = plan.allocation_pool.as_allocation_pool()
-    exports["reservedRange"] = plan.reserved_range.as_allocation_pool()
+    address_plan = settings.address_plan
+    exports["allocationPool"] = address_plan.allocation_pool.as_allocation_pool()
+    exports["reservedRange"] = address_plan.reserved_range.as_allocation_pool()
     # Without port security a port can carry no group: then there is none to create.
     security_group_ids = []
     if settings.access.container_access is ContainerAccess.ADDRESS_PAIRS:
@@ -76,7 +74,7 @@ def declare_stack(settings: Settings, resource_name: str) -> dict[str, object]:
                 floating_ip_depends_on=network.floating_ip_dependencies,
             ),
         )
-        for planned in plan.hosts
+        for planned in address_plan.hosts
     ]
     exports["hosts"] = {
         host.host_name: {
@@ -96,13 +94,13 @@ def declare_stack(settings: Settings, resource_name: str) -> dict[str, object]:
 
 
 def tenant_network_args(settings: Settings, resource_name: str) -> TenantNetworkArgs:
-    plan = settings.address_plan
+    address_plan = settings.address_plan
     return TenantNetworkArgs(
         mode=settings.network.mode,
-        cidr=str(plan.cidr),
-        gateway_ip=str(plan.gateway_ip),
+        cidr=str(address_plan.cidr),
+        gateway_ip=str(address_plan.gateway_ip),
         dns_nameservers=[str(server) for server in settings.network.dns_nameservers],
-        allocation_pool=plan.allocation_pool,
+        allocation_pool=address_plan.allocation_pool,
         external_network=settings.network.external_network,
         subnet_id=settings.network.subnet_id,
         adopt_stage=settings.network.adopt_stage,
@@ -195,16 +193,16 @@ def host_args(
     floating_ip_depends_on: Sequence[pulumi.Resource],
 ) -> LxdHostArgs:
     """`LxdHostArgs` for one of the stack's hosts."""
-    plan = settings.address_plan
+    address_plan = settings.address_plan
     hosts, access = settings.hosts, settings.access
     return LxdHostArgs(
         network_id=network_id,
         subnet_id=subnet_id,
         image_name=hosts.image_name,
         flavor_name=hosts.flavor_name,
-        container_slots=plan.container_slots(host_name),
-        prefix_length=plan.prefix_length,
-        gateway_ip=str(plan.gateway_ip),
+        container_slots=address_plan.container_slots(host_name),
+        prefix_length=address_plan.prefix_length,
+        gateway_ip=str(address_plan.gateway_ip),
         dns_nameservers=[str(server) for server in settings.network.dns_nameservers],
         container_access=access.container_access,
         security_group_ids=security_group_ids,
@@ -214,16 +212,7 @@ def host_args(
         boot_image_id=image_id,
         mtu=settings.network.mtu,
         network_mtu=network_mtu,
-        # mypy checks that the configuration's enums hold userdata's Literal values.
-        user_data=HostUserData(
-            distro=hosts.distro.value,
-            network_renderer=hosts.network_renderer.value if hosts.network_renderer else None,
-            lxd_form=hosts.lxd_init.value,
-            # Checked against userdata's STORAGE_BACKENDS by the configuration.
-            storage_backend=cast(StorageBackend, hosts.storage_backend),
-            packages=hosts.packages,
-            lxd_api_port=access.lxd_api_port if access.lxd_api_ingress else None,
-        ),
+        spec_template=hosts.spec_template,
         floating_ip_pool=settings.network.external_network if hosts.floating_ips else None,
         floating_ip_depends_on=floating_ip_depends_on,
     )

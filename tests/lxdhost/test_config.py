@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from enum import StrEnum
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import get_args
 
 import pulumi
 import pytest
@@ -16,17 +14,14 @@ import yaml
 from lxdhost import config
 from lxdhost.config import (
     CONFIG_KEYS,
-    AdoptStage,
     ConfigError,
-    ContainerAccess,
-    Distro,
-    NetworkMode,
     Settings,
     parse_settings,
     project_config_declarations,
 )
-from userdata import host as userdata_host
-from userdata import network as userdata_network
+from lxdhost.host import ContainerAccess
+from lxdhost.network import AdoptStage, NetworkMode
+from userdata import HostSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = {
@@ -226,23 +221,36 @@ def test_load_settings_raises_a_run_error_listing_every_key(
 
 def test_distro_default_renderer_is_left_to_userdata() -> None:
     settings = parse_settings(with_(distro="debian"))
-    assert settings.hosts.distro is Distro.DEBIAN
-    assert settings.hosts.network_renderer is None
+    assert settings.hosts.spec_template.distro == "debian"
+    assert settings.hosts.spec_template.network_renderer is None
 
 
-@pytest.mark.parametrize(
-    ("ours", "userdatas"),
-    [
-        pytest.param(Distro, get_args(userdata_host.Distro), id="distro"),
-        pytest.param(config.HostNetwork, get_args(userdata_network.NetworkRenderer), id="renderer"),
-        pytest.param(config.LxdInit, get_args(userdata_host.LxdForm), id="lxd-form"),
-    ],
-)
-def test_host_choices_are_exactly_userdatas(
-    ours: type[StrEnum], userdatas: tuple[str, ...]
-) -> None:
-    # lxdhost/host.py hands these values to userdata's Literal-typed fields as they are.
-    assert sorted(member.value for member in ours) == sorted(userdatas)
+def test_host_options_make_the_stacks_host_spec_template() -> None:
+    settings = parse_settings(
+        with_(
+            distro="debian",
+            hostNetwork="netplan",
+            lxdInit="module",
+            storageBackend="btrfs",
+            packages='["jq", "htop"]',
+            lxdApiIngress='["10.0.0.0/8"]',
+            lxdApiPort="8444",
+        )
+    )
+    assert settings.hosts.spec_template == HostSpec(
+        distro="debian",
+        network_renderer="netplan",
+        lxd_form="module",
+        storage_backend="btrfs",
+        packages=("jq", "htop"),
+        lxd_network_address="::",
+        lxd_network_port=8444,
+    )
+
+
+def test_lxd_listens_only_on_its_socket_while_its_api_is_closed() -> None:
+    template = parse_settings(with_(lxdApiPort="8444")).hosts.spec_template
+    assert (template.lxd_network_address, template.lxd_network_port) == (None, 8443)
 
 
 # --- the key table, Pulumi.yaml and the README's reference never drift apart ---------------

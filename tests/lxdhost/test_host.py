@@ -16,10 +16,8 @@ import yaml
 from lxdhost.addressing import ContainerSlot, slot_mac_address
 from lxdhost.host import (
     ContainerAccess,
-    HostUserData,
     LxdHost,
     LxdHostArgs,
-    host_spec,
     slot_profiles,
 )
 from lxdhost.offline import CloudMocks
@@ -242,18 +240,3 @@ def test_slot_profiles_carry_address_gateway_dns_and_mac() -> None:
         "10.0.0.1",
         ["10.0.0.2"],
     )
-
-
-@pytest.mark.parametrize(
-    ("user_data", "listens"),
-    [
-        pytest.param(HostUserData(), None, id="lxd-api-closed-local-socket-only"),
-        pytest.param(HostUserData(lxd_api_port=8443), "::", id="lxd-api-open-on-every-address"),
-    ],
-)
-def test_lxd_listens_on_the_network_only_when_its_api_is_opened(
-    user_data: HostUserData, listens: str | None
-) -> None:
-    spec = host_spec(args(user_data=user_data), macaddress="fa:16:3e:00:00:01", mtu=None)
-    assert spec.lxd_network_address == listens
-    assert spec.macaddress == "fa:16:3e:00:00:01"
