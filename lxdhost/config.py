@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_address, ip_network
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, Literal, TypeVar
 
 import pulumi
 import pulumi.runtime.config as runtime_config
@@ -27,23 +27,20 @@ from lxdhost.addressing import AddressPlan, AddressPlanError, AddressRequest, pl
 from lxdhost.host import LXD_LISTEN_ADDRESS, ContainerAccess
 from lxdhost.network import AdoptStage, NetworkMode
 from userdata import HostSpec
-from userdata.cloudconfig import StorageBackend
-from userdata.host import Distro, LxdForm
-from userdata.network import NetworkRenderer
+from userdata.cloudconfig import (
+    STORAGE_BACKENDS,
+    StorageBackend,
+    is_ssh_public_key,
+    package_problems,
+)
+from userdata.host import DISTROS, LXD_FORMS, Distro, LxdForm
+from userdata.network import MAX_MTU, MIN_MTU, NETWORK_RENDERERS, NetworkRenderer, is_mtu
 
 PROJECT = "lxdhost"
 
 ConfigType = Literal["string", "integer", "boolean", "array"]
 ConfigValue = str | int | bool | tuple[str, ...]
 _Choice = TypeVar("_Choice", bound=StrEnum)
-
-
-# The host options' choices are userdata's own types: a value the configuration accepts is one
-# HostSpec takes as it is.
-DISTROS: tuple[Distro, ...] = get_args(Distro)
-NETWORK_RENDERERS: tuple[NetworkRenderer, ...] = get_args(NetworkRenderer)
-LXD_FORMS: tuple[LxdForm, ...] = get_args(LxdForm)
-STORAGE_BACKENDS: tuple[StorageBackend, ...] = get_args(StorageBackend)
 
 
 @dataclass(frozen=True)
@@ -57,6 +54,8 @@ class ConfigKey:
     choices: tuple[str, ...] = ()
 
 
+# The host options' choices are userdata's own (DISTROS, ...): a value the configuration accepts
+# is one that HostSpec takes as it is.
 # Empty strings, 0 and [] stand for "not set": Pulumi makes a declared key without a default
 # required, so every optional key needs a declared default that means "unset".
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
@@ -168,11 +167,6 @@ CLOUD_KEY = "openstack:cloud"
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_PUBLIC_KEY = re.compile(
-    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
-    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$"
-)
-_MIN_MTU, _MAX_MTU = 576, 9216
 _DEFAULT_SSH_USER: dict[Distro, str] = {"ubuntu": "ubuntu", "debian": "debian"}
 
 
@@ -393,8 +387,8 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
 
     dns_nameservers = _dns_nameservers(read)
     mtu = read.integer("mtu", 0)
-    if mtu and not _MIN_MTU <= mtu <= _MAX_MTU:
-        read.problems.append(f"mtu: must be 0 (the network's) or {_MIN_MTU}-{_MAX_MTU}, got {mtu}")
+    if mtu and not is_mtu(mtu):
+        read.problems.append(f"mtu: must be 0 (the network's) or {MIN_MTU}-{MAX_MTU}, got {mtu}")
 
     names = _host_names(read)
     image_name = read.string("image").strip()
@@ -410,7 +404,7 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         read.problems.append(
             "keyPair: set keyPair (an existing Nova key pair) or publicKey (uploaded as one)"
         )
-    if public_key and not _PUBLIC_KEY.match(public_key):
+    if public_key and not is_ssh_public_key(public_key):
         read.problems.append("publicKey: not an OpenSSH public key such as 'ssh-ed25519 AAAA...'")
     boot_volume_size = read.integer("bootVolumeSize", 0)
     distro: Distro = read.one_of("distro")
@@ -419,9 +413,7 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     if floating_ips and external_network is None and mode is NetworkMode.ADOPT:
         read.problems.append("externalNetwork: required when floatingIps is true: the IP pool")
     packages = read.strings("packages")
-    for index, package in enumerate(packages):
-        if not re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", package):
-            read.problems.append(f"packages[{index}]: {package!r} is not a Debian package name")
+    read.problems.extend(package_problems(packages, "packages"))
 
     lxd_form: LxdForm = read.one_of("lxdInit")
     storage_backend: StorageBackend = read.one_of("storageBackend")

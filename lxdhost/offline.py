@@ -33,7 +33,6 @@ from pulumi.runtime.sync_await import _sync_await
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Placeholders for values only the cloud knows; `plan` prints them as such.
-UNKNOWN_ID = "<id known after create>"
 
 
 class StackFileError(Exception):

@@ -27,7 +27,7 @@ NOVA_USER_DATA_LIMIT = 65535
 HEADER = "#cloud-config\n"
 
 StorageBackend = Literal["zfs", "dir", "lvm", "btrfs"]
-STORAGE_BACKENDS: tuple[str, ...] = typing.get_args(StorageBackend)
+STORAGE_BACKENDS: tuple[StorageBackend, ...] = typing.get_args(StorageBackend)
 BridgeMode = Literal["none", "existing", "new"]
 PowerMode = Literal["poweroff", "reboot", "halt"]
 
@@ -36,9 +36,13 @@ Command = str | tuple[str, ...]
 
 _PERMISSIONS = re.compile(r"^0?[0-7]{3,4}$")
 _OWNER = re.compile(r"^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$")
-_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.:_-]*$")
-_SSH_KEY = re.compile(
-    r"^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-\S+)\s+[A-Za-z0-9+/=]+(\s.*)?$"
+# Debian Policy 5.6.1: lowercase letters, digits, '+', '-' and '.', at least two characters, an
+# alphanumeric first; apt also takes an architecture qualifier (`libc6:i386`).
+_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9][a-z0-9-]*)?$")
+# One authorized_keys line: a key type OpenSSH accepts, the base64 key, an optional comment.
+_SSH_PUBLIC_KEY = re.compile(
+    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
+    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$"
 )
 
 
@@ -713,11 +717,21 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_package_name(name: str) -> bool:
+    """A Debian package name, as apt-get install takes it."""
+    return bool(_PACKAGE.match(name))
+
+
+def is_ssh_public_key(line: str) -> bool:
+    """One OpenSSH public key line ('ssh-ed25519 AAAA... comment')."""
+    return "\n" not in line and bool(_SSH_PUBLIC_KEY.match(line))
+
+
 def package_problems(packages: tuple[str, ...], where: str) -> list[str]:
     return [
-        f"{where}[{index}]: {package!r} is not a package name"
+        f"{where}[{index}]: {package!r} is not a Debian package name"
         for index, package in enumerate(packages)
-        if not _PACKAGE.match(package)
+        if not is_package_name(package)
     ]
 
 
@@ -733,7 +747,7 @@ def ssh_key_problems(keys: tuple[str, ...], where: str) -> list[str]:
     return [
         f"{where}[{index}]: not an OpenSSH public key line ('ssh-ed25519 AAAA... comment')"
         for index, key in enumerate(keys)
-        if "\n" in key or not _SSH_KEY.match(key)
+        if not is_ssh_public_key(key)
     ]
 
 

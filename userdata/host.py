@@ -35,9 +35,9 @@ from userdata.lxd import LxdProfile, https_address, module_form, preseed
 from userdata.network import HostBridge, NetworkRenderer
 
 Distro = Literal["ubuntu", "debian"]
-DISTROS: tuple[str, ...] = typing.get_args(Distro)
+DISTROS: tuple[Distro, ...] = typing.get_args(Distro)
 LxdForm = Literal["preseed", "module"]
-LXD_FORMS: tuple[str, ...] = typing.get_args(LxdForm)
+LXD_FORMS: tuple[LxdForm, ...] = typing.get_args(LxdForm)
 
 # What each distro's images bridge with when `network_renderer` is not given.
 DEFAULT_RENDERER: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian": "ifupdown"}

@@ -28,7 +28,7 @@ from userdata.cloudconfig import (
     is_lxd_name,
     raise_problems,
 )
-from userdata.network import mac_problem
+from userdata.network import MAX_MTU, MIN_MTU, is_mtu, mac_problem
 
 PROFILE_DIR = "/etc/lxd-profiles"
 # LXD 5.0 rejects unknown `cloud-init.*` keys; every LXD passes `user.network-config` on.
@@ -179,8 +179,8 @@ class ContainerSlotProfile(Validated):
                 _ip_address(server)
             except ValueError:
                 found.append(f"{where}.nameservers[{index}]: {server!r} is not an IP address")
-        if self.mtu is not None and not 576 <= self.mtu <= 9216:
-            found.append(f"{where}.mtu: {self.mtu} is outside 576-9216")
+        if self.mtu is not None and not is_mtu(self.mtu):
+            found.append(f"{where}.mtu: {self.mtu} is outside {MIN_MTU}-{MAX_MTU}")
         for key in ("bridge", "interface"):
             value = getattr(self, key)
             if value is not None and not is_interface_name(value):

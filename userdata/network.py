@@ -25,7 +25,17 @@ import jinja2
 from userdata.cloudconfig import WriteFile, is_interface_name
 
 NetworkRenderer = Literal["netplan", "ifupdown"]
-NETWORK_RENDERERS: tuple[str, ...] = typing.get_args(NetworkRenderer)
+
+# The MTUs a host's bridge and its containers may have: from IPv4's minimum datagram size up to
+# the largest jumbo frame switches and Neutron's networks carry.
+MIN_MTU, MAX_MTU = 576, 9216
+
+
+def is_mtu(value: int) -> bool:
+    return MIN_MTU <= value <= MAX_MTU
+
+
+NETWORK_RENDERERS: tuple[NetworkRenderer, ...] = typing.get_args(NetworkRenderer)
 
 INTERFACES_PATH = "/etc/network/interfaces"
 DISABLE_NETWORK_CONFIG_PATH = "/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg"
@@ -94,11 +104,9 @@ class HostBridge:
         if self.interface == self.bridge:
             found.append(f"{where}bridge: {self.bridge!r} is also the interface's name")
         if self.mtu is not None and (
-            isinstance(self.mtu, bool)
-            or not isinstance(self.mtu, int)
-            or not 576 <= self.mtu <= 9216
+            isinstance(self.mtu, bool) or not isinstance(self.mtu, int) or not is_mtu(self.mtu)
         ):
-            found.append(f"{where}mtu: {self.mtu!r} is outside 576-9216")
+            found.append(f"{where}mtu: {self.mtu!r} is outside {MIN_MTU}-{MAX_MTU}")
         if self.macaddress is not None:
             problem = mac_problem(self.macaddress, f"{where}macaddress")
             if problem:

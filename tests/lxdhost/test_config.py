@@ -219,6 +219,58 @@ def test_load_settings_raises_a_run_error_listing_every_key(
     assert "Traceback" not in message
 
 
+PACKAGE_NAMES = [
+    pytest.param("zfsutils-linux", True, id="package"),
+    pytest.param("libstdc++6", True, id="package-with-plus"),
+    pytest.param("libc6:i386", True, id="package-with-architecture"),
+    pytest.param("x", False, id="one-character"),
+    pytest.param("Htop", False, id="uppercase"),
+    pytest.param("foo_bar", False, id="underscore"),
+    pytest.param("lxd; rm -rf /", False, id="shell"),
+]
+
+
+@pytest.mark.parametrize(("name", "valid"), PACKAGE_NAMES)
+def test_the_stack_and_userdata_take_the_same_package_names(name: str, valid: bool) -> None:
+    stack_problems = config_problems(with_(packages=f'["{name}"]'))
+    assert (stack_problems == []) is valid, stack_problems
+    userdata_problems = HostSpec(packages=(name,)).problems()
+    assert (userdata_problems == []) is valid, userdata_problems
+
+
+SSH_PUBLIC_KEYS = [
+    pytest.param("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample ops@example", True, id="ed25519"),
+    pytest.param("ecdsa-sha2-nistp384 AAAAE2VjZHNh", True, id="ecdsa-384"),
+    pytest.param("ssh-dss AAAAB3NzaC1kc3M=", False, id="dsa-refused-by-openssh"),
+    pytest.param("ecdsa-sha2-nistp999 AAAAE2VjZHNh", False, id="unknown-curve"),
+    pytest.param("AAAAC3NzaC1lZDI1NTE5AAAAIExample", False, id="no-type"),
+]
+
+
+@pytest.mark.parametrize(("key", "valid"), SSH_PUBLIC_KEYS)
+def test_the_stack_and_userdata_take_the_same_ssh_keys(key: str, valid: bool) -> None:
+    stack_problems = config_problems(with_(keyPair=None, publicKey=key))
+    assert (stack_problems == []) is valid, stack_problems
+    userdata_problems = HostSpec(ssh_authorized_keys=(key,)).problems()
+    assert (userdata_problems == []) is valid, userdata_problems
+
+
+@pytest.mark.parametrize(("mtu", "valid"), [(575, False), (576, True), (9216, True), (9217, False)])
+def test_the_stack_and_userdata_take_the_same_mtus(mtu: int, valid: bool) -> None:
+    stack_problems = config_problems(with_(mtu=str(mtu)))
+    assert (stack_problems == []) is valid, stack_problems
+    userdata_problems = HostSpec(mtu=mtu).problems()
+    assert (userdata_problems == []) is valid, userdata_problems
+
+
+def config_problems(values: Mapping[str, object]) -> list[str]:
+    try:
+        parse_settings(values)
+    except ConfigError as error:
+        return list(error.problems)
+    return []
+
+
 def test_distro_default_renderer_is_left_to_userdata() -> None:
     settings = parse_settings(with_(distro="debian"))
     assert settings.hosts.spec_template.distro == "debian"

@@ -247,7 +247,7 @@ REJECTIONS = [
     ),
     pytest.param(
         CloudConfig(packages=("lxd; rm -rf /",)),
-        ["packages[0]: 'lxd; rm -rf /' is not a package name"],
+        ["packages[0]: 'lxd; rm -rf /' is not a Debian package name"],
         None,
         id="package-not-a-name",
     ),
