@@ -158,8 +158,7 @@ def user_data_problems(settings: Settings) -> list[str]:
             render_host(spec)
         except UserDataError as error:
             for problem in error.problems:
-                field_name = problem.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
-                key = _USER_DATA_FIELD_KEYS.get(field_name, "hostNames")
+                key = _USER_DATA_FIELD_KEYS.get(problem.field(), "hostNames")
                 problems.append(f"{key}: host {planned.host_name}'s {problem}")
     return problems
 

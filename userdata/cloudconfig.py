@@ -46,17 +46,40 @@ _SSH_PUBLIC_KEY = re.compile(
 )
 
 
+class Problem(str):
+    """One problem with an input: the key it is about (`path`, such as
+    `profiles[2].devices.eth0.hwaddr`) and what is wrong (`message`). It reads as the line a
+    user sees, `path: message`, and a caller that maps keys to its own (the stack's) takes
+    `path` as it is, never parsing the line back."""
+
+    path: str
+    message: str
+
+    def __new__(cls, path: str, message: str) -> Problem:
+        problem = super().__new__(cls, f"{path}: {message}")
+        problem.path, problem.message = path, message
+        return problem
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        return (self.path, self.message)
+
+    def field(self, where: str = "") -> str:
+        """The first key of `path` below `where`: 'profiles' for `profiles[2].name`."""
+        below = self.path[len(where) :].lstrip(".") if where else self.path
+        return re.split(r"[.\[]", below, maxsplit=1)[0]
+
+
 class UserDataError(ValueError):
     """Invalid user-data input; `problems` lists every offending field, one line each."""
 
-    def __init__(self, problems: Iterable[str]) -> None:
-        self.problems: tuple[str, ...] = tuple(problems)
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
         lines = "\n".join(f"  - {problem}" for problem in self.problems)
         noun = "problem" if len(self.problems) == 1 else "problems"
         super().__init__(f"invalid user-data ({len(self.problems)} {noun}):\n{lines}")
 
 
-def raise_problems(problems: list[str]) -> None:
+def raise_problems(problems: list[Problem]) -> None:
     if problems:
         raise UserDataError(problems)
 
@@ -125,17 +148,17 @@ def _matcher(hint: Any) -> Callable[[object], bool]:
     return lambda value: isinstance(value, hint)
 
 
-def _field_type_problems(value: object, hint: Any, where: str) -> list[str]:
+def _field_type_problems(value: object, hint: Any, where: str) -> list[Problem]:
     if _matches(value, hint):
         return []
     if typing.get_origin(hint) is tuple and isinstance(value, tuple | list):
         item = typing.get_args(hint)[0]
         return [
-            f"{where}[{index}]: {entry!r} is not {_describe(item)}"
+            Problem(f"{where}[{index}]", f"{entry!r} is not {_describe(item)}")
             for index, entry in enumerate(value)
             if not _matches(entry, item)
         ]
-    return [f"{where}: {value!r} is not {_describe(hint)}"]
+    return [Problem(where, f"{value!r} is not {_describe(hint)}")]
 
 
 _Checked = TypeVar("_Checked")
@@ -159,12 +182,12 @@ def _field_order(cls: type) -> dict[str, int]:
     return {spec_field.name: i for i, spec_field in enumerate(dataclasses.fields(cls))}
 
 
-def checked(instance: _Checked, where: str = "") -> tuple[list[str], _Checked | None]:
+def checked(instance: _Checked, where: str = "") -> tuple[list[Problem], _Checked | None]:
     """The dataclass fields whose values lack their annotated type, one problem each, and the
     instance with those fields reset to their defaults (None if a field without one is bad),
     so value checks run on the rest without tripping over a wrong type."""
     prefix = f"{where}." if where else ""
-    problems: list[str] = []
+    problems: list[Problem] = []
     resets: dict[str, object] = {}
     repairable = True
     kind: type = type(instance)
@@ -187,7 +210,7 @@ def checked(instance: _Checked, where: str = "") -> tuple[list[str], _Checked | 
 class Validated:
     """A typed value that reports wrong types first, then checks the values of the rest."""
 
-    def problems(self, where: str = "") -> list[str]:
+    def problems(self, where: str = "") -> list[Problem]:
         """Every problem, ordered as the fields are declared (the order a user reads them in)."""
         typed, sound = checked(self, where)
         found = typed if sound is None else typed + sound.value_problems(where)
@@ -195,14 +218,9 @@ class Validated:
             return found
         kind: type = type(self)
         order = _field_order(kind)
-        prefix = len(f"{where}.") if where else 0
+        return sorted(found, key=lambda problem: order.get(problem.field(where), len(order)))
 
-        def rank(problem: str) -> int:
-            return order.get(re.split(r"[.\[:]", problem[prefix:], maxsplit=1)[0], len(order))
-
-        return sorted(found, key=rank)
-
-    def value_problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[Problem]:
         raise NotImplementedError
 
 
@@ -216,20 +234,26 @@ class WriteFile(Validated):
     owner: str | None = None  # "user:group"; None keeps cloud-init's root:root
     defer: bool = False  # write in the final stage, after packages and users exist
 
-    def value_problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[Problem]:
         found = []
         if not self.path.startswith("/"):
             found.append(
-                f"{where}.path: {self.path!r} is relative; write_files needs an absolute path"
+                Problem(
+                    f"{where}.path",
+                    f"{self.path!r} is relative; write_files needs an absolute path",
+                )
             )
         elif "\n" in self.path or "//" in self.path or self.path.endswith("/"):
-            found.append(f"{where}.path: {self.path!r} is not a file path")
+            found.append(Problem(f"{where}.path", f"{self.path!r} is not a file path"))
         if self.permissions is not None and not _PERMISSIONS.match(self.permissions):
             found.append(
-                f"{where}.permissions: {self.permissions!r} is not an octal mode such as '0644'"
+                Problem(
+                    f"{where}.permissions",
+                    f"{self.permissions!r} is not an octal mode such as '0644'",
+                )
             )
         if self.owner is not None and not _OWNER.match(self.owner):
-            found.append(f"{where}.owner: {self.owner!r} is not 'user' or 'user:group'")
+            found.append(Problem(f"{where}.owner", f"{self.owner!r} is not 'user' or 'user:group'"))
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -253,14 +277,20 @@ class LxdInit(Validated):
     network_port: int | None = None
     trust_password: str | None = None
 
-    def value_problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[Problem]:
         found = []
         if self.storage_pool is not None and not is_lxd_name(self.storage_pool):
-            found.append(f"{where}.storage_pool: {self.storage_pool!r} is not a valid LXD name")
+            found.append(
+                Problem(f"{where}.storage_pool", f"{self.storage_pool!r} is not a valid LXD name")
+            )
         if self.network_port is not None and not 0 < self.network_port < 65536:
-            found.append(f"{where}.network_port: {self.network_port} is not a TCP port (1-65535)")
+            found.append(
+                Problem(f"{where}.network_port", f"{self.network_port} is not a TCP port (1-65535)")
+            )
         if self.network_port is not None and self.network_address is None:
-            found.append(f"{where}.network_port: needs network_address (LXD listens on neither)")
+            found.append(
+                Problem(f"{where}.network_port", "needs network_address (LXD listens on neither)")
+            )
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -284,14 +314,16 @@ class LxdBridge(Validated):
     ipv4_nat: bool | None = None
     mtu: int | None = None
 
-    def value_problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[Problem]:
         found = []
         if self.mode == "existing" and not self.name:
-            found.append(f"{where}.name: mode 'existing' needs the name of the bridge to use")
+            found.append(
+                Problem(f"{where}.name", "mode 'existing' needs the name of the bridge to use")
+            )
         if self.name is not None and not is_interface_name(self.name):
-            found.append(f"{where}.name: {self.name!r} is not a Linux interface name")
+            found.append(Problem(f"{where}.name", f"{self.name!r} is not a Linux interface name"))
         if self.mtu is not None and not 68 <= self.mtu <= 65535:
-            found.append(f"{where}.mtu: {self.mtu} is outside 68-65535")
+            found.append(Problem(f"{where}.mtu", f"{self.mtu} is outside 68-65535"))
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -316,18 +348,22 @@ class Lxd(Validated):
     bridge: LxdBridge | None = None
     preseed: str | None = None  # YAML text; cloud-init >= 22.4
 
-    def value_problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[Problem]:
         found = []
         if self.init is None and self.bridge is None and self.preseed is None:
             found.append(
-                f"{where}: needs init, bridge or preseed (cloud-init rejects an empty lxd)"
+                Problem(where, "needs init, bridge or preseed (cloud-init rejects an empty lxd)")
             )
         if self.preseed is not None:
             clashing = [key for key in ("init", "bridge") if getattr(self, key) is not None]
             if clashing:
                 found.append(
-                    f"{where}.preseed: cannot be combined with "
-                    f"{', '.join(f'{where}.{key}' for key in clashing)} (cloud-init refuses both)"
+                    Problem(
+                        f"{where}.preseed",
+                        "cannot be combined with "
+                        f"{', '.join(f'{where}.{key}' for key in clashing)} "
+                        "(cloud-init refuses both)",
+                    )
                 )
             if not isinstance(self.preseed, RenderedPreseed):
                 found.extend(_preseed_problems(self.preseed, f"{where}.preseed"))
@@ -358,12 +394,14 @@ class PowerState(Validated):
     timeout: int | None = None  # seconds to wait for cloud-init to finish
     condition: bool | str | tuple[str, ...] | None = None
 
-    def value_problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[Problem]:
         found = []
         if self.delay != "now" and not (_is_int(self.delay) and int(self.delay) >= 0):
-            found.append(f"{where}.delay: {self.delay!r} is neither 'now' nor whole minutes >= 0")
+            found.append(
+                Problem(f"{where}.delay", f"{self.delay!r} is neither 'now' nor whole minutes >= 0")
+            )
         if self.timeout is not None and not (_is_int(self.timeout) and self.timeout >= 0):
-            found.append(f"{where}.timeout: {self.timeout!r} is not whole seconds >= 0")
+            found.append(Problem(f"{where}.timeout", f"{self.timeout!r} is not whole seconds >= 0"))
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -390,10 +428,10 @@ class User(Validated):
     shell: str | None = None
     lock_passwd: bool | None = None
 
-    def value_problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[Problem]:
         found = []
         if not _OWNER.match(self.name) or ":" in self.name:
-            found.append(f"{where}.name: {self.name!r} is not a user name")
+            found.append(Problem(f"{where}.name", f"{self.name!r} is not a user name"))
         found.extend(ssh_key_problems(self.ssh_authorized_keys, f"{where}.ssh_authorized_keys"))
         return found
 
@@ -430,11 +468,11 @@ class CloudConfig(Validated):
     power_state: PowerState | None = None
     # Keys are emitted in this order: roughly the order cloud-init runs the modules in.
 
-    def value_problems(self, where: str = "") -> list[str]:
-        found: list[str] = []
+    def value_problems(self, where: str = "") -> list[Problem]:
+        found: list[Problem] = []
         found.extend(package_problems(self.packages, "packages"))
         for index, package in _duplicates(self.packages):
-            found.append(f"packages[{index}]: {package!r} is listed twice")
+            found.append(Problem(f"packages[{index}]", f"{package!r} is listed twice"))
         for index, user in enumerate(self.users):
             if isinstance(user, User):
                 found.extend(user.problems(f"users[{index}]"))
@@ -442,12 +480,14 @@ class CloudConfig(Validated):
         for index, item in enumerate(self.write_files):
             found.extend(item.problems(f"write_files[{index}]"))
         for index, path in _duplicates(item.path for item in self.write_files):
-            found.append(f"write_files[{index}].path: {path!r} is written twice")
+            found.append(Problem(f"write_files[{index}].path", f"{path!r} is written twice"))
         found.extend(command_problems(self.bootcmd, "bootcmd"))
         found.extend(command_problems(self.runcmd, "runcmd"))
         for index, module in enumerate(self.unverified_modules):
             if not re.match(r"^[a-z_]+$", module):
-                found.append(f"unverified_modules[{index}]: {module!r} is not a module name")
+                found.append(
+                    Problem(f"unverified_modules[{index}]", f"{module!r} is not a module name")
+                )
         if self.lxd is not None:
             found.extend(self.lxd.problems("lxd"))
         if self.power_state is not None:
@@ -688,8 +728,11 @@ def check_size(user_data: str, limit: int = NOVA_USER_DATA_LIMIT) -> int:
         over = size - limit
         raise UserDataError(
             [
-                f"user_data: {size} bytes base64-encoded, {over} byte{'s' if over > 1 else ''} "
-                f"over Nova's limit of {limit}; drop packages, files or profiles"
+                Problem(
+                    "user_data",
+                    f"{size} bytes base64-encoded, {over} byte{'s' if over > 1 else ''} "
+                    f"over Nova's limit of {limit}; drop packages, files or profiles",
+                )
             ]
         )
     return size
@@ -727,37 +770,39 @@ def is_ssh_public_key(line: str) -> bool:
     return "\n" not in line and bool(_SSH_PUBLIC_KEY.match(line))
 
 
-def package_problems(packages: tuple[str, ...], where: str) -> list[str]:
+def package_problems(packages: tuple[str, ...], where: str) -> list[Problem]:
     return [
-        f"{where}[{index}]: {package!r} is not a Debian package name"
+        Problem(f"{where}[{index}]", f"{package!r} is not a Debian package name")
         for index, package in enumerate(packages)
         if not is_package_name(package)
     ]
 
 
-def command_problems(commands: tuple[Command, ...], where: str) -> list[str]:
+def command_problems(commands: tuple[Command, ...], where: str) -> list[Problem]:
     return [
-        f"{where}[{index}]: empty command"
+        Problem(f"{where}[{index}]", "empty command")
         for index, command in enumerate(commands)
         if not command or (not isinstance(command, str) and not all(command))
     ]
 
 
-def ssh_key_problems(keys: tuple[str, ...], where: str) -> list[str]:
+def ssh_key_problems(keys: tuple[str, ...], where: str) -> list[Problem]:
     return [
-        f"{where}[{index}]: not an OpenSSH public key line ('ssh-ed25519 AAAA... comment')"
+        Problem(
+            f"{where}[{index}]", "not an OpenSSH public key line ('ssh-ed25519 AAAA... comment')"
+        )
         for index, key in enumerate(keys)
         if not is_ssh_public_key(key)
     ]
 
 
-def _preseed_problems(preseed: str, where: str) -> list[str]:
+def _preseed_problems(preseed: str, where: str) -> list[Problem]:
     try:
         parsed = load_yaml(preseed)
     except yaml.YAMLError as error:
-        return [f"{where}: not YAML ({str(error).splitlines()[0]})"]
+        return [Problem(where, f"not YAML ({str(error).splitlines()[0]})")]
     if not isinstance(parsed, dict):
-        return [f"{where}: must be a YAML mapping (lxd init --preseed)"]
+        return [Problem(where, "must be a YAML mapping (lxd init --preseed)")]
     return []
 
 

@@ -319,7 +319,7 @@ def test_one_error_lists_every_offending_field() -> None:
     )
     with pytest.raises(UserDataError) as caught:
         document.validate()
-    keys = [problem.split(":")[0] for problem in caught.value.problems]
+    keys = [problem.path for problem in caught.value.problems]
     assert keys == ["write_files[0].path", "lxd.bridge.name", "lxd.preseed", "power_state.timeout"]
     message = str(caught.value)
     assert message.startswith("invalid user-data (4 problems):")

@@ -291,7 +291,7 @@ def test_slot_parent_follows_the_hosts_bridge() -> None:
 def test_bad_spec_raises_one_error_naming_every_field() -> None:
     with pytest.raises(UserDataError) as caught:
         render_host(HostSpec(macaddress="zz", interface="bad name", lxd_form="x"))  # type: ignore[arg-type]
-    assert [p.split(":")[0] for p in caught.value.problems] == [
+    assert [p.path for p in caught.value.problems] == [
         "interface",
         "macaddress",
         "lxd_form",
