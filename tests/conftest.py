@@ -15,7 +15,7 @@ from tests.installed import cloud_init_schema
 
 
 @dataclass(frozen=True)
-class HostUserData:
+class RenderedCloudConfig:
     """A rendered `#cloud-config` read back into the facts the program is responsible for."""
 
     text: str
@@ -69,8 +69,8 @@ class HostUserData:
 
 
 @pytest.fixture
-def read_user_data() -> Callable[[str], HostUserData]:
-    return HostUserData
+def read_user_data() -> Callable[[str], RenderedCloudConfig]:
+    return RenderedCloudConfig
 
 
 @pytest.fixture
