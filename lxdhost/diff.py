@@ -30,7 +30,7 @@ from lxdhost.plan import (
     references_in,
     snake_case,
 )
-from userdata.cloudconfig import load_yaml
+from userdata.yamltext import load_yaml
 
 _INSTANCE = INSTANCE_TYPE
 _SUBNET = "openstack:networking/subnet:Subnet"

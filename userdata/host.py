@@ -19,21 +19,18 @@ from userdata.cloudconfig import (
     Command,
     Lxd,
     PowerState,
-    Problem,
     StorageBackend,
-    UserDataError,
-    Validated,
     WriteFile,
     check_size,
     command_problems,
     is_lxd_name,
     package_problems,
-    raise_problems,
     render_cloud_config,
     ssh_key_problems,
 )
 from userdata.lxd import LxdProfile, https_address, module_form, preseed
 from userdata.network import HostBridge, NetworkRenderer
+from userdata.validation import Problem, UserDataError, Validated, raise_problems
 
 Distro = Literal["ubuntu", "debian"]
 DISTROS: tuple[Distro, ...] = typing.get_args(Distro)

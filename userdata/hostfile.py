@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from userdata.cloudconfig import Problem, UserDataError
 from userdata.host import HostSpec
 from userdata.lxd import ContainerSlotProfile, LxdProfile
+from userdata.validation import Problem, UserDataError
 
 
 @dataclass(frozen=True)

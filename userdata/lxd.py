@@ -19,17 +19,15 @@ from userdata.cloudconfig import (
     Lxd,
     LxdBridge,
     LxdInit,
-    Problem,
     RenderedPreseed,
     StorageBackend,
-    Validated,
     WriteFile,
-    dump_yaml,
     is_interface_name,
     is_lxd_name,
-    raise_problems,
 )
 from userdata.network import MAX_MTU, MIN_MTU, is_mtu, mac_problem
+from userdata.validation import Problem, Validated, raise_problems
+from userdata.yamltext import dump_yaml
 
 PROFILE_DIR = "/etc/lxd-profiles"
 # LXD 5.0 rejects unknown `cloud-init.*` keys; every LXD passes `user.network-config` on.

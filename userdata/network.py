@@ -22,7 +22,8 @@ from typing import Literal
 
 import jinja2
 
-from userdata.cloudconfig import Problem, WriteFile, is_interface_name
+from userdata.cloudconfig import WriteFile, is_interface_name
+from userdata.validation import Problem
 
 NetworkRenderer = Literal["netplan", "ifupdown"]
 

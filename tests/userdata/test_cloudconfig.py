@@ -18,13 +18,13 @@ from userdata.cloudconfig import (
     LxdInit,
     PowerState,
     User,
-    UserDataError,
     WriteFile,
     check_size,
-    dump_yaml,
     encoded_size,
     render_cloud_config,
 )
+from userdata.validation import UserDataError
+from userdata.yamltext import dump_yaml
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKey operator@example"
 
