@@ -15,6 +15,7 @@ from enum import StrEnum
 import pulumi
 import pulumi_openstack as openstack
 
+from lxdhost import tokens
 from lxdhost.addressing import ContainerSlot
 from userdata import HostSpec, LxdProfile, container_slot_profile, render_host
 
@@ -141,7 +142,7 @@ class LxdHost(pulumi.ComponentResource):
         problems = args.problems()
         if problems:
             raise ValueError(f"LxdHost {name}: " + "; ".join(problems))
-        super().__init__("lxdhost:index:LxdHost", name, None, opts)
+        super().__init__(tokens.LXD_HOST, name, None, opts)
         self.host_name = name
         child = pulumi.ResourceOptions(parent=self)
 

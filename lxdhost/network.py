@@ -14,6 +14,7 @@ from enum import StrEnum
 import pulumi
 import pulumi_openstack as openstack
 
+from lxdhost import tokens
 from lxdhost.addressing import AddressRange
 
 
@@ -101,7 +102,7 @@ class TenantNetwork(pulumi.ComponentResource):
         problems = args.problems()
         if problems:
             raise ValueError(f"TenantNetwork {name}: " + "; ".join(problems))
-        super().__init__("lxdhost:index:TenantNetwork", name, None, opts)
+        super().__init__(tokens.TENANT_NETWORK, name, None, opts)
         if args.mode is NetworkMode.CREATE:
             self._create(name, args)
         else:

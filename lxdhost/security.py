@@ -15,6 +15,8 @@ from ipaddress import IPv4Network, IPv6Network
 import pulumi
 import pulumi_openstack as openstack
 
+from lxdhost import tokens
+
 SSH_PORT = 22
 
 
@@ -102,7 +104,7 @@ class HostSecurityGroup(pulumi.ComponentResource):
         args: HostSecurityGroupArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("lxdhost:index:HostSecurityGroup", name, None, opts)
+        super().__init__(tokens.HOST_SECURITY_GROUP, name, None, opts)
         group = openstack.networking.SecGroup(
             f"{name}-group",
             name=args.resource_name,

@@ -13,6 +13,7 @@ import pulumi
 import pytest
 import yaml
 
+from lxdhost import tokens
 from lxdhost.addressing import ContainerSlot, slot_mac_address
 from lxdhost.host import (
     ContainerAccess,
@@ -44,9 +45,9 @@ class LeasingMocks(CloudMocks):
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
         resource_id, outputs = super().new_resource(args)
-        if args.typ == "openstack:networking/port:Port":
+        if args.typ == tokens.PORT:
             outputs["allFixedIps"] = LEASED_ADDRESSES
-        if args.typ == "openstack:networking/floatingIp:FloatingIp":
+        if args.typ == tokens.FLOATING_IP:
             outputs["address"] = FLOATING_ADDRESS
         return resource_id, outputs
 
