@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
@@ -219,47 +220,40 @@ def test_load_settings_raises_a_run_error_listing_every_key(
     assert "Traceback" not in message
 
 
-PACKAGE_NAMES = [
-    pytest.param("zfsutils-linux", True, id="package"),
-    pytest.param("libstdc++6", True, id="package-with-plus"),
-    pytest.param("libc6:i386", True, id="package-with-architecture"),
-    pytest.param("x", False, id="one-character"),
-    pytest.param("Htop", False, id="uppercase"),
-    pytest.param("foo_bar", False, id="underscore"),
-    pytest.param("lxd; rm -rf /", False, id="shell"),
-]
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample ops@example"
+
+# The same value given to the stack (its key's overrides) and to userdata (HostSpec's fields).
+SHARED_RULES = [
+    pytest.param({"packages": '["zfsutils-linux"]'}, {"packages": ("zfsutils-linux",)}, True,
+                 id="package"),
+    pytest.param({"packages": '["libc6:i386"]'}, {"packages": ("libc6:i386",)}, True,
+                 id="package-with-architecture"),
+    pytest.param({"packages": '["x"]'}, {"packages": ("x",)}, False, id="package-one-character"),
+    pytest.param({"packages": '["Htop"]'}, {"packages": ("Htop",)}, False, id="package-uppercase"),
+    pytest.param({"packages": '["foo_bar"]'}, {"packages": ("foo_bar",)}, False,
+                 id="package-underscore"),
+    pytest.param({"keyPair": None, "publicKey": ED25519}, {"ssh_authorized_keys": (ED25519,)},
+                 True, id="key-ed25519"),
+    pytest.param({"keyPair": None, "publicKey": "ssh-dss AAAAB3NzaC1kc3M="},
+                 {"ssh_authorized_keys": ("ssh-dss AAAAB3NzaC1kc3M=",)}, False,
+                 id="key-dsa-refused-by-openssh"),
+    pytest.param({"keyPair": None, "publicKey": "ecdsa-sha2-nistp999 AAAAE2VjZHNh"},
+                 {"ssh_authorized_keys": ("ecdsa-sha2-nistp999 AAAAE2VjZHNh",)}, False,
+                 id="key-unknown-curve"),
+    pytest.param({"mtu": "575"}, {"mtu": 575}, False, id="mtu-below"),
+    pytest.param({"mtu": "576"}, {"mtu": 576}, True, id="mtu-lowest"),
+    pytest.param({"mtu": "9216"}, {"mtu": 9216}, True, id="mtu-highest"),
+    pytest.param({"mtu": "9217"}, {"mtu": 9217}, False, id="mtu-above"),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "valid"), PACKAGE_NAMES)
-def test_the_stack_and_userdata_take_the_same_package_names(name: str, valid: bool) -> None:
-    stack_problems = config_problems(with_(packages=f'["{name}"]'))
+@pytest.mark.parametrize(("stack_keys", "spec_fields", "valid"), SHARED_RULES)
+def test_the_stack_and_userdata_apply_the_same_rule(
+    stack_keys: dict[str, object], spec_fields: dict[str, Any], valid: bool
+) -> None:
+    stack_problems = config_problems(with_(**stack_keys))
     assert (stack_problems == []) is valid, stack_problems
-    userdata_problems = HostSpec(packages=(name,)).problems()
-    assert (userdata_problems == []) is valid, userdata_problems
-
-
-SSH_PUBLIC_KEYS = [
-    pytest.param("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample ops@example", True, id="ed25519"),
-    pytest.param("ecdsa-sha2-nistp384 AAAAE2VjZHNh", True, id="ecdsa-384"),
-    pytest.param("ssh-dss AAAAB3NzaC1kc3M=", False, id="dsa-refused-by-openssh"),
-    pytest.param("ecdsa-sha2-nistp999 AAAAE2VjZHNh", False, id="unknown-curve"),
-    pytest.param("AAAAC3NzaC1lZDI1NTE5AAAAIExample", False, id="no-type"),
-]
-
-
-@pytest.mark.parametrize(("key", "valid"), SSH_PUBLIC_KEYS)
-def test_the_stack_and_userdata_take_the_same_ssh_keys(key: str, valid: bool) -> None:
-    stack_problems = config_problems(with_(keyPair=None, publicKey=key))
-    assert (stack_problems == []) is valid, stack_problems
-    userdata_problems = HostSpec(ssh_authorized_keys=(key,)).problems()
-    assert (userdata_problems == []) is valid, userdata_problems
-
-
-@pytest.mark.parametrize(("mtu", "valid"), [(575, False), (576, True), (9216, True), (9217, False)])
-def test_the_stack_and_userdata_take_the_same_mtus(mtu: int, valid: bool) -> None:
-    stack_problems = config_problems(with_(mtu=str(mtu)))
-    assert (stack_problems == []) is valid, stack_problems
-    userdata_problems = HostSpec(mtu=mtu).problems()
+    userdata_problems = HostSpec(**spec_fields).problems()
     assert (userdata_problems == []) is valid, userdata_problems
 
 
