@@ -2,7 +2,7 @@
 
 A changed byte of user_data replaces a server, so the bytes are always `PythonDumper`'s. Where
 PyYAML has libyaml, its emitter writes them instead: the same bytes for what user_data holds,
-about nine times faster (bench/README.md has the figures). Where the two emitters are known to
+about four times faster (bench/README.md has the figures). Where the two emitters are known to
 write a text differently, `dump_yaml` leaves the whole document to PyYAML's; the tests compare
 the two on generated documents.
 """

@@ -299,7 +299,7 @@ def test_lxd_listens_only_on_its_socket_while_its_api_is_closed() -> None:
     assert (template.lxd_network_address, template.lxd_network_port) == (None, 8443)
 
 
-# --- the key table, Pulumi.yaml and the README's reference never drift apart ---------------
+# --- the key table, Pulumi.yaml and docs/configuration.md never drift apart -----------------
 
 
 def declared_in_pulumi_yaml() -> dict[str, dict[str, object]]:
@@ -328,7 +328,7 @@ def test_project_defaults_parse_as_the_tables_defaults() -> None:
 
 
 def documented_rows() -> dict[str, list[str]]:
-    text = (PROJECT_ROOT / "README.md").read_text()
+    text = (PROJECT_ROOT / "docs" / "configuration.md").read_text()
     rows = {}
     for line in text.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]

@@ -211,14 +211,17 @@ def test_a_host_past_novas_limit_is_refused_saying_by_how_much() -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[path.stem for path in EXAMPLES])
-def test_examples_render_to_their_golden_files(example: Path) -> None:
+def test_examples_render_to_their_golden_files(
+    example: Path, request: pytest.FixtureRequest
+) -> None:
     golden = GOLDEN_DIR / f"{example.stem}.user-data"
     text = render_host(load_host_file(example))
-    if os.environ.get("UPDATE_GOLDEN") == "1":
+    # One way to accept new expected output for the goldens and the snapshots alike (syrupy's).
+    if request.config.getoption("--snapshot-update"):
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8"), (
         f"{example.name} renders differently from {golden.name}: a changed byte replaces the "
-        "server; if intended, rerun with UPDATE_GOLDEN=1 and review the diff"
+        "server; if intended, rerun with --snapshot-update and review the diff"
     )
 
 
