@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pulumi
 
-from lxdhost.diff import diff_plans, diff_to_json, render_diff_markdown, render_diff_text
-from lxdhost.offline import PROJECT_ROOT, StackFileError, read_stack_config, run_program
-from lxdhost.plan import (
-    Plan,
-    PlanFormatError,
-    build_plan,
-    plan_from_json,
-    plan_to_json,
+from lxdhost.offline.diff import diff_plans
+from lxdhost.offline.engine import PROJECT_ROOT, StackFileError, read_stack_config, run_program
+from lxdhost.offline.jsonformat import PlanFormatError, diff_to_json, plan_from_json, plan_to_json
+from lxdhost.offline.model import OfflinePlan, build_plan
+from lxdhost.offline.render import (
+    render_diff_markdown,
+    render_diff_text,
     render_plan_markdown,
     render_plan_text,
 )
@@ -63,7 +62,7 @@ def load_plan(
     stack: str,
     stack_root: Path = PROJECT_ROOT,
     program: Path = PROJECT_ROOT / "__main__.py",
-) -> Plan:
+) -> OfflinePlan:
     """Run the program for `stack` under mocks; configuration problems become `UsageError`."""
     try:
         config = read_stack_config(stack, stack_root)
@@ -75,7 +74,7 @@ def load_plan(
         raise UsageError(f"stack {stack!r}: {error}") from error
 
 
-def read_saved_plan(path: Path) -> Plan:
+def read_saved_plan(path: Path) -> OfflinePlan:
     try:
         document = json.loads(path.read_text())
     except OSError as error:
@@ -88,7 +87,7 @@ def read_saved_plan(path: Path) -> Plan:
         raise UsageError(f"{path}: {error}") from error
 
 
-def write_user_data(plan: Plan, directory: Path) -> None:
+def write_user_data(plan: OfflinePlan, directory: Path) -> None:
     """`DIR/<host>.yaml` for every server (named after its LxdHost, else after the server)."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -98,7 +97,7 @@ def write_user_data(plan: Plan, directory: Path) -> None:
         raise UsageError(f"--out {directory}: {error.strerror}") from error
 
 
-def _print_diff(base: Plan, current: Plan, args: argparse.Namespace) -> int:
+def _print_diff(base: OfflinePlan, current: OfflinePlan, args: argparse.Namespace) -> int:
     diff = diff_plans(base, current)
     if args.json:
         print(json.dumps(diff_to_json(diff), indent=2, sort_keys=True))

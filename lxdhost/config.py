@@ -18,53 +18,29 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_address, ip_network
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pulumi
 import pulumi.runtime.config as runtime_config
 
 from lxdhost.addressing import AddressPlan, AddressPlanError, AddressRequest, plan_addresses
-from userdata.cloudconfig import STORAGE_BACKENDS as USERDATA_STORAGE_BACKENDS
+from lxdhost.host import LXD_LISTEN_ADDRESS, ContainerAccess
+from lxdhost.network import AdoptStage, NetworkMode
+from userdata import HostSpec
+from userdata.cloudconfig import (
+    STORAGE_BACKENDS,
+    StorageBackend,
+    is_ssh_public_key,
+    package_problems,
+)
+from userdata.host import DISTROS, LXD_FORMS, Distro, LxdForm
+from userdata.network import MAX_MTU, MIN_MTU, NETWORK_RENDERERS, NetworkRenderer, is_mtu
 
 PROJECT = "lxdhost"
 
 ConfigType = Literal["string", "integer", "boolean", "array"]
 ConfigValue = str | int | bool | tuple[str, ...]
 _Choice = TypeVar("_Choice", bound=StrEnum)
-
-
-class NetworkMode(StrEnum):
-    CREATE = "create"
-    ADOPT = "adopt"
-
-
-class AdoptStage(StrEnum):
-    IMPORT = "import"
-    MANAGE = "manage"
-
-
-class ContainerAccess(StrEnum):
-    ADDRESS_PAIRS = "address-pairs"
-    PORT_SECURITY_OFF = "port-security-off"
-
-
-class Distro(StrEnum):
-    UBUNTU = "ubuntu"
-    DEBIAN = "debian"
-
-
-class HostNetwork(StrEnum):
-    NETPLAN = "netplan"
-    IFUPDOWN = "ifupdown"
-
-
-class LxdInit(StrEnum):
-    PRESEED = "preseed"
-    MODULE = "module"
-
-
-# cloud-init's `lxd.init.storage_backend` enum, as userdata spells it.
-STORAGE_BACKENDS: tuple[str, ...] = USERDATA_STORAGE_BACKENDS
 
 
 @dataclass(frozen=True)
@@ -78,6 +54,8 @@ class ConfigKey:
     choices: tuple[str, ...] = ()
 
 
+# The host options' choices are userdata's own (DISTROS, ...): a value the configuration accepts
+# is one that HostSpec takes as it is.
 # Empty strings, 0 and [] stand for "not set": Pulumi makes a declared key without a default
 # required, so every optional key needs a declared default that means "unset".
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
@@ -133,15 +111,15 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "LXD's API port, opened to `lxdApiIngress`"),
     ConfigKey("distro", "string", "ubuntu",
               "Distribution of `image`: decides the default host network renderer",
-              tuple(Distro)),
+              DISTROS),
     ConfigKey("hostNetwork", "string", "",
               "How the host's bridge br0 is written: `netplan` or `ifupdown`; empty: the "
               "distro's own (ubuntu: netplan, debian: ifupdown)",
-              ("", *HostNetwork)),
+              ("", *NETWORK_RENDERERS)),
     ConfigKey("lxdInit", "string", "preseed",
               "How LXD is initialised: `preseed` (a full `lxd init --preseed`) or `module` "
               "(cloud-init's lxd `init` + `bridge`)",
-              tuple(LxdInit)),
+              LXD_FORMS),
     ConfigKey("storageBackend", "string", "dir",
               "LXD storage backend (cloud-init's `storage_backend`)", STORAGE_BACKENDS),
     ConfigKey("slotsPerHost", "integer", 10,
@@ -189,12 +167,7 @@ CLOUD_KEY = "openstack:cloud"
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_PUBLIC_KEY = re.compile(
-    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
-    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$"
-)
-_MIN_MTU, _MAX_MTU = 576, 9216
-_DEFAULT_SSH_USER = {Distro.UBUNTU: "ubuntu", Distro.DEBIAN: "debian"}
+_DEFAULT_SSH_USER: dict[Distro, str] = {"ubuntu": "ubuntu", "debian": "debian"}
 
 
 class ConfigError(ValueError):
@@ -233,13 +206,10 @@ class HostSettings:
     key_pair: str | None
     public_key: str | None
     boot_volume_size: int | None
-    distro: Distro
-    network_renderer: HostNetwork | None  # None: the distro's own
-    lxd_init: LxdInit
-    storage_backend: str
-    packages: tuple[str, ...]
     ssh_user: str
     floating_ips: bool
+    # What every host's user_data shares; each host adds its port's MAC, the MTU and its slots.
+    spec_template: HostSpec
 
 
 @dataclass(frozen=True)
@@ -300,6 +270,13 @@ class _Reader:
         if isinstance(value, str) and value in choices.__members__.values():
             return choices(value)
         return choices(str(CONFIG_KEYS_BY_NAME[name].default))
+
+    def one_of(self, name: str) -> Any:
+        """The key's value, one of its `choices` (the default when unset or invalid). Typed by
+        the caller: those choices are the arguments of a Literal type (`DISTROS` ...)."""
+        value = self.value(name)
+        key = CONFIG_KEYS_BY_NAME[name]
+        return value if value in key.choices else key.default
 
     def string(self, name: str) -> str:
         value = self.value(name)
@@ -410,8 +387,8 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
 
     dns_nameservers = _dns_nameservers(read)
     mtu = read.integer("mtu", 0)
-    if mtu and not _MIN_MTU <= mtu <= _MAX_MTU:
-        read.problems.append(f"mtu: must be 0 (the network's) or {_MIN_MTU}-{_MAX_MTU}, got {mtu}")
+    if mtu and not is_mtu(mtu):
+        read.problems.append(f"mtu: must be 0 (the network's) or {MIN_MTU}-{MAX_MTU}, got {mtu}")
 
     names = _host_names(read)
     image_name = read.string("image").strip()
@@ -427,21 +404,19 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         read.problems.append(
             "keyPair: set keyPair (an existing Nova key pair) or publicKey (uploaded as one)"
         )
-    if public_key and not _PUBLIC_KEY.match(public_key):
+    if public_key and not is_ssh_public_key(public_key):
         read.problems.append("publicKey: not an OpenSSH public key such as 'ssh-ed25519 AAAA...'")
     boot_volume_size = read.integer("bootVolumeSize", 0)
-    distro = read.choice("distro", Distro)
-    renderer = read.string("hostNetwork")
+    distro: Distro = read.one_of("distro")
+    renderer: NetworkRenderer | Literal[""] = read.one_of("hostNetwork")
     floating_ips = read.boolean("floatingIps")
     if floating_ips and external_network is None and mode is NetworkMode.ADOPT:
         read.problems.append("externalNetwork: required when floatingIps is true: the IP pool")
     packages = read.strings("packages")
-    for index, package in enumerate(packages):
-        if not re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", package):
-            read.problems.append(f"packages[{index}]: {package!r} is not a Debian package name")
+    read.problems.extend(package_problems(packages, "packages"))
 
-    lxd_init = read.choice("lxdInit", LxdInit)
-    storage_backend = read.string("storageBackend")
+    lxd_form: LxdForm = read.one_of("lxdInit")
+    storage_backend: StorageBackend = read.one_of("storageBackend")
     ssh_user = read.optional_string("sshUser")
     container_access = read.choice("containerAccess", ContainerAccess)
     max_address_pairs = read.integer("maxAddressPairs", 1)
@@ -470,18 +445,18 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         dhcp_pool_start=read.optional_string("dhcpPoolStart"),
         dhcp_pool_end=read.optional_string("dhcpPoolEnd"),
     )
-    plan: AddressPlan | None = None
+    address_plan: AddressPlan | None = None
     try:
-        plan = plan_addresses(request)
+        address_plan = plan_addresses(request)
     except AddressPlanError as error:
         read.problems.extend(error.problems)
-    if plan is not None:
-        _check_nameservers_reachable(dns_nameservers, plan, read.problems)
+    if address_plan is not None:
+        _check_nameservers_outside_reserved_range(dns_nameservers, address_plan, read.problems)
 
     cloud = raw.get(CLOUD_KEY)
     if cloud is not None and not isinstance(cloud, str):
         read.problems.append(f"{CLOUD_KEY}: expected a clouds.yaml cloud name")
-    if read.problems or plan is None:
+    if read.problems or address_plan is None:
         raise ConfigError(_unique(read.problems))
 
     return Settings(
@@ -501,16 +476,21 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
             key_pair=key_pair,
             public_key=public_key,
             boot_volume_size=boot_volume_size or None,
-            distro=distro,
-            network_renderer=HostNetwork(renderer) if renderer else None,
-            lxd_init=lxd_init,
-            storage_backend=storage_backend,
-            packages=packages,
             ssh_user=ssh_user or _DEFAULT_SSH_USER[distro],
             floating_ips=floating_ips,
+            spec_template=HostSpec(
+                distro=distro,
+                network_renderer=renderer or None,
+                lxd_form=lxd_form,
+                storage_backend=storage_backend,
+                packages=packages,
+                # LXD listens on the network only when its API port is opened to someone.
+                lxd_network_address=LXD_LISTEN_ADDRESS if access.lxd_api_ingress else None,
+                lxd_network_port=access.lxd_api_port if access.lxd_api_ingress else 8443,
+            ),
         ),
         access=access,
-        address_plan=plan,
+        address_plan=address_plan,
     )
 
 
@@ -539,15 +519,15 @@ def _dns_nameservers(read: _Reader) -> tuple[IPv4Address, ...]:
     return tuple(servers)
 
 
-def _check_nameservers_reachable(
-    servers: Sequence[IPv4Address], plan: AddressPlan, problems: list[str]
+def _check_nameservers_outside_reserved_range(
+    servers: Sequence[IPv4Address], address_plan: AddressPlan, problems: list[str]
 ) -> None:
     # A nameserver inside the reserved range would be a container slot's address.
     for index, server in enumerate(servers):
-        if server in plan.reserved_range:
+        if server in address_plan.reserved_range:
             problems.append(
                 f"dnsServers[{index}]: {server} lies in the reserved container range "
-                f"{plan.reserved_range}"
+                f"{address_plan.reserved_range}"
             )
 
 

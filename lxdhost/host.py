@@ -7,54 +7,27 @@ address pairs let each container slot's IP *and* MAC through. The server boots o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from enum import StrEnum
 
 import pulumi
 import pulumi_openstack as openstack
 
-from lxdhost.addressing import AddressPlan, ContainerSlot
-from lxdhost.config import ContainerAccess, Settings
-from userdata import HostSpec, LxdProfile, UserDataError, container_slot_profile, render_host
-from userdata.cloudconfig import StorageBackend
-from userdata.host import Distro, LxdForm
-from userdata.network import NetworkRenderer
+from lxdhost import tokens
+from lxdhost.addressing import ContainerSlot
+from userdata import HostSpec, LxdProfile, container_slot_profile, render_host
 
 # Where LXD listens when its API is opened: every address of the host (its bridge's included).
 LXD_LISTEN_ADDRESS = "::"
 
-# The port's MAC and the network's MTU are known only once Neutron has answered. Rendering with
-# these stand-ins before anything exists gives user_data at least as long as the real one (every
-# MAC has 17 characters; no MTU has more than four digits), so size errors surface up front.
-STAND_IN_MACADDRESS = "fa:16:3e:00:00:00"
-STAND_IN_MTU = 9000
 
-# userdata's field names -> the stack keys a user changes to fix them.
-_USER_DATA_FIELD_KEYS = {
-    "user_data": "slotsPerHost",
-    "profiles": "slotsPerHost",
-    "packages": "packages",
-    "mtu": "mtu",
-    "distro": "distro",
-    "network_renderer": "hostNetwork",
-    "lxd_form": "lxdInit",
-    "storage_backend": "storageBackend",
-    "lxd_network_port": "lxdApiPort",
-}
+class ContainerAccess(StrEnum):
+    """How Neutron lets the containers' traffic through the host's port."""
 
-
-@dataclass(frozen=True)
-class HostUserData:
-    """The parts of `userdata.HostSpec` that come from the stack (the rest is per host)."""
-
-    distro: Distro = "ubuntu"
-    network_renderer: NetworkRenderer | None = None  # None: the distro's own
-    lxd_form: LxdForm = "preseed"
-    storage_backend: StorageBackend = "dir"
-    packages: tuple[str, ...] = ()
-    # Where remote `lxc` clients reach LXD; None: the local socket only.
-    lxd_api_port: int | None = None
+    ADDRESS_PAIRS = "address-pairs"
+    PORT_SECURITY_OFF = "port-security-off"
 
 
 @dataclass(frozen=True)
@@ -82,7 +55,9 @@ class LxdHostArgs:
     # An explicit MTU for br0 and the containers; otherwise `network_mtu` (Neutron's), if known.
     mtu: int | None = None
     network_mtu: pulumi.Input[int | None] = None
-    user_data: HostUserData = field(default_factory=HostUserData)
+    # What the host's user_data is made of, but for what only this host knows: its port's MAC,
+    # the MTU and its slot profiles, which `host_spec` fills in.
+    spec_template: HostSpec = field(default_factory=HostSpec)
     # The external network to take a floating IP from; None: no floating IP.
     floating_ip_pool: str | None = None
     # What the floating IP waits for: the router interface that makes the subnet reachable.
@@ -132,17 +107,10 @@ def slot_profiles(
 
 def host_spec(args: LxdHostArgs, *, macaddress: str, mtu: int | None) -> HostSpec:
     """The host's `HostSpec`: bridge pinned to the port's MAC, one profile per container slot."""
-    options = args.user_data
-    return HostSpec(
-        distro=options.distro,
-        network_renderer=options.network_renderer,
+    return dataclasses.replace(
+        args.spec_template,
         mtu=mtu,
         macaddress=macaddress,
-        lxd_form=options.lxd_form,
-        storage_backend=options.storage_backend,
-        packages=options.packages,
-        lxd_network_address=LXD_LISTEN_ADDRESS if options.lxd_api_port else None,
-        lxd_network_port=options.lxd_api_port or 8443,
         profiles=slot_profiles(
             args.container_slots,
             prefix_length=args.prefix_length,
@@ -174,7 +142,7 @@ class LxdHost(pulumi.ComponentResource):
         problems = args.problems()
         if problems:
             raise ValueError(f"LxdHost {name}: " + "; ".join(problems))
-        super().__init__("lxdhost:index:LxdHost", name, None, opts)
+        super().__init__(tokens.LXD_HOST, name, None, opts)
         self.host_name = name
         child = pulumi.ResourceOptions(parent=self)
 
@@ -274,113 +242,8 @@ def boot_volume(args: LxdHostArgs) -> list[openstack.compute.InstanceBlockDevice
     ]
 
 
-def boot_image_id(settings: Settings) -> pulumi.Output[str] | None:
-    """The image's id, looked up once for every host's boot volume; None without volumes."""
-    if settings.hosts.boot_volume_size is None:
-        return None
-    return openstack.images.get_image_output(name=settings.hosts.image_name, most_recent=True).id
-
-
 def _mtu_or_none(value: object) -> int | None:
     # The engine hands numbers over as floats where the schema says integer.
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return int(value) if value > 0 and float(value).is_integer() else None
-
-
-def user_data_problems(settings: Settings) -> list[str]:
-    """Each host's user_data rendered with stand-ins; what userdata rejects, by stack key.
-
-    Run before anything is declared (`load_settings(user_data_problems)`), so that a stack whose
-    user_data Nova would refuse (over 64 KiB encoded: too many slots or packages) stops with a
-    message instead of failing half-way through `pulumi up`.
-    """
-    problems = []
-    for planned in settings.address_plan.hosts:
-        spec = host_spec(
-            user_data_args(settings, planned.host_name),
-            macaddress=STAND_IN_MACADDRESS,
-            mtu=settings.network.mtu or STAND_IN_MTU,
-        )
-        try:
-            render_host(spec)
-        except UserDataError as error:
-            for problem in error.problems:
-                field_name = problem.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
-                key = _USER_DATA_FIELD_KEYS.get(field_name, "hostNames")
-                problems.append(f"{key}: host {planned.host_name}'s {problem}")
-    return problems
-
-
-def user_data_args(settings: Settings, host_name: str) -> LxdHostArgs:
-    """A host's `LxdHostArgs` before anything is declared: what its user_data is made from, with
-    no cloud value (network, subnet, groups, key pair, image) filled in."""
-    return host_args(
-        settings,
-        host_name,
-        network_id="",
-        subnet_id="",
-        network_mtu=None,
-        security_group_ids=(),
-        key_pair=None,
-        image_id=None,
-        floating_ip_depends_on=(),
-    )
-
-
-def key_pair_name(settings: Settings, resource_name: str) -> pulumi.Input[str] | None:
-    """The Nova key pair the hosts boot with: the stack's existing one, or an uploaded key."""
-    if settings.hosts.key_pair:
-        return settings.hosts.key_pair
-    if settings.hosts.public_key:
-        return openstack.compute.Keypair(
-            "key-pair", name=resource_name, public_key=settings.hosts.public_key
-        ).name
-    return None
-
-
-def host_args(
-    settings: Settings,
-    host_name: str,
-    *,
-    network_id: pulumi.Input[str],
-    subnet_id: pulumi.Input[str],
-    network_mtu: pulumi.Input[int | None],
-    security_group_ids: Sequence[pulumi.Input[str]],
-    key_pair: pulumi.Input[str] | None,
-    image_id: pulumi.Input[str] | None,
-    floating_ip_depends_on: Sequence[pulumi.Resource],
-) -> LxdHostArgs:
-    """`LxdHostArgs` for one of the stack's hosts."""
-    plan: AddressPlan = settings.address_plan
-    hosts, access = settings.hosts, settings.access
-    return LxdHostArgs(
-        network_id=network_id,
-        subnet_id=subnet_id,
-        image_name=hosts.image_name,
-        flavor_name=hosts.flavor_name,
-        container_slots=plan.container_slots(host_name),
-        prefix_length=plan.prefix_length,
-        gateway_ip=str(plan.gateway_ip),
-        dns_nameservers=[str(server) for server in settings.network.dns_nameservers],
-        container_access=access.container_access,
-        security_group_ids=security_group_ids,
-        max_address_pairs=access.max_address_pairs,
-        key_pair=key_pair,
-        boot_volume_size=hosts.boot_volume_size,
-        boot_image_id=image_id,
-        mtu=settings.network.mtu,
-        network_mtu=network_mtu,
-        # mypy checks that the configuration's enums hold userdata's Literal values.
-        user_data=HostUserData(
-            distro=hosts.distro.value,
-            network_renderer=hosts.network_renderer.value if hosts.network_renderer else None,
-            lxd_form=hosts.lxd_init.value,
-            # Checked against userdata's STORAGE_BACKENDS by the configuration.
-            storage_backend=cast(StorageBackend, hosts.storage_backend),
-            packages=hosts.packages,
-            lxd_api_port=access.lxd_api_port if access.lxd_api_ingress else None,
-        ),
-        floating_ip_pool=settings.network.external_network if hosts.floating_ips else None,
-        floating_ip_depends_on=floating_ip_depends_on,
-    )

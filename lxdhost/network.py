@@ -9,12 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import pulumi
 import pulumi_openstack as openstack
 
+from lxdhost import tokens
 from lxdhost.addressing import AddressRange
-from lxdhost.config import AdoptStage, NetworkMode, Settings
+
+
+class NetworkMode(StrEnum):
+    """`create`: a new network, subnet and router; `adopt`: an existing subnet, kept."""
+
+    CREATE = "create"
+    ADOPT = "adopt"
+
+
+class AdoptStage(StrEnum):
+    """Adopt mode's two steps: `import` the subnet unchanged, then `manage` its pool."""
+
+    IMPORT = "import"
+    MANAGE = "manage"
+
 
 # Every input of an adopted subnet the program must leave as the subnet's owner set it. The
 # import copies their live values (so the import matches), and later updates never touch them:
@@ -58,20 +74,12 @@ class TenantNetworkArgs:
     # The Neutron `name` of what create mode builds.
     resource_name: str = "lxdhost"
 
-    @staticmethod
-    def from_settings(settings: Settings, resource_name: str) -> TenantNetworkArgs:
-        plan = settings.address_plan
-        return TenantNetworkArgs(
-            mode=settings.network.mode,
-            cidr=str(plan.cidr),
-            gateway_ip=str(plan.gateway_ip),
-            dns_nameservers=[str(server) for server in settings.network.dns_nameservers],
-            allocation_pool=plan.allocation_pool,
-            external_network=settings.network.external_network,
-            subnet_id=settings.network.subnet_id,
-            adopt_stage=settings.network.adopt_stage,
-            resource_name=resource_name,
-        )
+    def problems(self) -> list[str]:
+        if self.mode is NetworkMode.CREATE and not self.external_network:
+            return ["external_network: required in create mode"]
+        if self.mode is NetworkMode.ADOPT and not self.subnet_id:
+            return ["subnet_id: required in adopt mode"]
+        return []
 
 
 class TenantNetwork(pulumi.ComponentResource):
@@ -91,7 +99,10 @@ class TenantNetwork(pulumi.ComponentResource):
         args: TenantNetworkArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("lxdhost:index:TenantNetwork", name, None, opts)
+        problems = args.problems()
+        if problems:
+            raise ValueError(f"TenantNetwork {name}: " + "; ".join(problems))
+        super().__init__(tokens.TENANT_NETWORK, name, None, opts)
         if args.mode is NetworkMode.CREATE:
             self._create(name, args)
         else:
@@ -111,8 +122,6 @@ class TenantNetwork(pulumi.ComponentResource):
         return [self.router_interface] if self.router_interface is not None else []
 
     def _create(self, name: str, args: TenantNetworkArgs) -> None:
-        if not args.external_network:
-            raise ValueError("TenantNetworkArgs.external_network: required in create mode")
         child = pulumi.ResourceOptions(parent=self)
         external = openstack.networking.get_network_output(
             name=args.external_network,
@@ -154,8 +163,6 @@ class TenantNetwork(pulumi.ComponentResource):
         self.mtu = network.mtu
 
     def _adopt(self, name: str, args: TenantNetworkArgs) -> None:
-        if not args.subnet_id:
-            raise ValueError("TenantNetworkArgs.subnet_id: required in adopt mode")
         existing = openstack.networking.get_subnet_output(
             subnet_id=args.subnet_id, opts=pulumi.InvokeOutputOptions(parent=self)
         )

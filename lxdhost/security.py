@@ -15,7 +15,7 @@ from ipaddress import IPv4Network, IPv6Network
 import pulumi
 import pulumi_openstack as openstack
 
-from lxdhost.config import Settings
+from lxdhost import tokens
 
 SSH_PORT = 22
 
@@ -42,15 +42,6 @@ class HostSecurityGroupArgs:
     lxd_api_port: int = 8443
     # The Neutron `name` of the group.
     resource_name: str = "lxdhost-hosts"
-
-    @staticmethod
-    def from_settings(settings: Settings, resource_name: str) -> HostSecurityGroupArgs:
-        return HostSecurityGroupArgs(
-            ssh_ingress=settings.access.ssh_ingress,
-            lxd_api_ingress=settings.access.lxd_api_ingress,
-            lxd_api_port=settings.access.lxd_api_port,
-            resource_name=resource_name,
-        )
 
 
 def ingress_rules(args: HostSecurityGroupArgs) -> tuple[IngressRule, ...]:
@@ -113,7 +104,7 @@ class HostSecurityGroup(pulumi.ComponentResource):
         args: HostSecurityGroupArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("lxdhost:index:HostSecurityGroup", name, None, opts)
+        super().__init__(tokens.HOST_SECURITY_GROUP, name, None, opts)
         group = openstack.networking.SecGroup(
             f"{name}-group",
             name=args.resource_name,

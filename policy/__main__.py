@@ -30,6 +30,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from lxdhost import tokens
 from policy import rules
 
 PACK_NAME = "lxdhost"
@@ -50,7 +51,7 @@ def _report(messages: list[str], report_violation: ReportViolation) -> None:
 
 def _world_open_admin_ingress(production: bool) -> Validate:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        if args.resource_type != rules.SECURITY_GROUP_RULE:
+        if args.resource_type != tokens.SEC_GROUP_RULE:
             return
         if rules.is_production(rules.stack_of(args.urn)) != production:
             return
@@ -64,14 +65,14 @@ def _world_open_admin_ingress(production: bool) -> Validate:
 def _user_data_within_nova_limit(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    if args.resource_type == rules.INSTANCE:
+    if args.resource_type == tokens.INSTANCE:
         _report(rules.user_data_within_nova_limit(args.props), report_violation)
 
 
 def _address_pairs_acceptable(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    if args.resource_type == rules.PORT:
+    if args.resource_type == tokens.PORT:
         limit = _stack_setting("maxAddressPairs", rules.NEUTRON_MAX_ADDRESS_PAIRS)
         _report(rules.address_pairs_acceptable(args.props, limit), report_violation)
 
@@ -86,7 +87,7 @@ def _lxd_host_port_lets_containers_through(
 def _server_on_port_has_no_security_groups(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    if args.resource_type == rules.INSTANCE:
+    if args.resource_type == tokens.INSTANCE:
         _report(rules.server_on_port_has_no_security_groups(args.props), report_violation)
 
 

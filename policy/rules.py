@@ -13,10 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-SECURITY_GROUP_RULE = "openstack:networking/secGroupRule:SecGroupRule"
-PORT = "openstack:networking/port:Port"
-INSTANCE = "openstack:compute/instance:Instance"
-LXD_HOST = "lxdhost:index:LxdHost"
+from lxdhost import tokens
 
 # Nova rejects user_data whose base64 encoding is longer than this.
 NOVA_USER_DATA_LIMIT = 65535
@@ -47,7 +44,7 @@ def parent_types(urn: str) -> list[str]:
 
 
 def is_lxd_host_port(resource_type: str, urn: str) -> bool:
-    return resource_type == PORT and LXD_HOST in parent_types(urn)
+    return resource_type == tokens.PORT and tokens.LXD_HOST in parent_types(urn)
 
 
 @dataclass(frozen=True)

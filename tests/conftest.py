@@ -6,19 +6,16 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-CLOUD_INIT_SCHEMA = Path(
-    "/usr/lib/python3/dist-packages/cloudinit/config/schemas/schema-cloud-config-v1.json"
-)
+from tests.installed import cloud_init_schema
 
 
 @dataclass(frozen=True)
-class HostUserData:
+class RenderedCloudConfig:
     """A rendered `#cloud-config` read back into the facts the program is responsible for."""
 
     text: str
@@ -72,8 +69,8 @@ class HostUserData:
 
 
 @pytest.fixture
-def read_user_data() -> Callable[[str], HostUserData]:
-    return HostUserData
+def read_user_data() -> Callable[[str], RenderedCloudConfig]:
+    return RenderedCloudConfig
 
 
 @pytest.fixture
@@ -81,9 +78,7 @@ def cloud_config_validator() -> Callable[[Mapping[str, Any]], list[str]]:
     """Validates a cloud-config against the schema cloud-init itself ships."""
     from jsonschema import Draft4Validator  # noqa: PLC0415 (only these tests need it)
 
-    if not CLOUD_INIT_SCHEMA.is_file():
-        pytest.skip(f"{CLOUD_INIT_SCHEMA} not found: install Debian's cloud-init package")
-    validator = Draft4Validator(json.loads(CLOUD_INIT_SCHEMA.read_text()))
+    validator = Draft4Validator(json.loads(cloud_init_schema().read_text()))
 
     def errors(document: Mapping[str, Any]) -> list[str]:
         return [

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from lxdhost import tokens
 from lxdhost.config import parse_settings
 from lxdhost.offline import (
     PROJECT_ROOT,
@@ -29,13 +29,14 @@ from lxdhost.offline import (
     read_stack_config,
     run_program,
 )
+from tests.installed import CLOUD_INIT
 
 STACKS = ("dev", "prod")
-SERVER = "openstack:compute/instance:Instance"
-PORT = "openstack:networking/port:Port"
-SUBNET = "openstack:networking/subnet:Subnet"
-RULE = "openstack:networking/secGroupRule:SecGroupRule"
-FLOATING_IP = "openstack:networking/floatingIp:FloatingIp"
+SERVER = tokens.INSTANCE
+PORT = tokens.PORT
+SUBNET = tokens.SUBNET
+RULE = tokens.SEC_GROUP_RULE
+FLOATING_IP = tokens.FLOATING_IP
 
 
 def stack_run(stack: str, **overrides: object) -> ProgramRun:
@@ -68,16 +69,16 @@ def run(request: pytest.FixtureRequest) -> ProgramRun:
         pytest.param(
             "dev",
             {
-                "lxdhost:index:TenantNetwork": 1,
-                "openstack:networking/network:Network": 1,
+                tokens.TENANT_NETWORK: 1,
+                tokens.NETWORK: 1,
                 SUBNET: 1,
-                "openstack:networking/router:Router": 1,
-                "openstack:networking/routerInterface:RouterInterface": 1,
-                "lxdhost:index:HostSecurityGroup": 1,
-                "openstack:networking/secGroup:SecGroup": 1,
+                tokens.ROUTER: 1,
+                tokens.ROUTER_INTERFACE: 1,
+                tokens.HOST_SECURITY_GROUP: 1,
+                tokens.SEC_GROUP: 1,
                 RULE: 3,  # members, SSH and ICMP from the one office range
-                "openstack:compute/keypair:Keypair": 1,
-                "lxdhost:index:LxdHost": 1,
+                tokens.KEYPAIR: 1,
+                tokens.LXD_HOST: 1,
                 PORT: 1,
                 SERVER: 1,
                 FLOATING_IP: 1,
@@ -87,12 +88,12 @@ def run(request: pytest.FixtureRequest) -> ProgramRun:
         pytest.param(
             "prod",
             {
-                "lxdhost:index:TenantNetwork": 1,
+                tokens.TENANT_NETWORK: 1,
                 SUBNET: 1,
-                "lxdhost:index:HostSecurityGroup": 1,
-                "openstack:networking/secGroup:SecGroup": 1,
+                tokens.HOST_SECURITY_GROUP: 1,
+                tokens.SEC_GROUP: 1,
                 RULE: 4,  # members, SSH, ICMP and the LXD API from the bastion
-                "lxdhost:index:LxdHost": 4,
+                tokens.LXD_HOST: 4,
                 PORT: 4,
                 SERVER: 4,
             },
@@ -127,7 +128,7 @@ def test_declared_resources_match_the_reviewed_snapshot(stack: str, snapshot: An
 def test_every_resource_belongs_to_a_component_and_is_named_after_it(run: ProgramRun) -> None:
     components = {r.urn: r for r in run.resources if not r.custom}
     for resource in run.resources:
-        if resource.type == "openstack:compute/keypair:Keypair":
+        if resource.type == tokens.KEYPAIR:
             continue  # shared by every host: a child of the stack
         if resource.custom:
             assert resource.parent in components, resource.name
@@ -144,17 +145,8 @@ def test_subnet_pool_is_the_plans_reduced_pool(run: ProgramRun) -> None:
     )
 
 
-def test_hosts_get_their_addresses_from_the_pool(run: ProgramRun) -> None:
-    settings = parse_settings(read_stack_config(run.stack))
-    for name in host_names(run):
-        port = run.named(f"{name}-port")
-        address = port.outputs["allFixedIps"][0]
-        assert run.exports["hosts"][name]["fixedIp"] == address
-        assert str(address) in {str(a) for a in settings.address_plan.allocation_pool}
-
-
 def test_each_port_lets_exactly_its_slots_through_with_their_macs(run: ProgramRun) -> None:
-    group = run.of_type("openstack:networking/secGroup:SecGroup")[0]
+    group = run.of_type(tokens.SEC_GROUP)[0]
     for name in host_names(run):
         port = run.named(f"{name}-port")
         slots = run.exports["hosts"][name]["containerSlots"]
@@ -226,19 +218,10 @@ def test_user_data_is_valid_under_cloud_inits_schema(
 
 
 def test_cloud_init_itself_accepts_the_user_data(run: ProgramRun, tmp_path: Path) -> None:
-    command = shutil.which("cloud-init")
-    if command is None:
-        pytest.skip("`cloud-init` not found: install Debian's cloud-init package")
     for name, text in user_data_by_host(run).items():
         path = tmp_path / f"{name}.yaml"
         path.write_text(text)
-        checked = subprocess.run(
-            [command, "schema", "-c", str(path)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
+        checked = CLOUD_INIT.run("schema", "-c", path)
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "Valid cloud-config" in checked.stdout
 
@@ -313,7 +296,7 @@ def test_created_subnet_is_plain_and_adopted_subnet_is_imported_kept_and_protect
 
 def test_adopt_import_step_imports_the_subnet_unchanged_and_nothing_else() -> None:
     run = stack_run("prod", adoptStage="import")
-    assert sorted(r.type for r in run.resources) == ["lxdhost:index:TenantNetwork", SUBNET]
+    assert sorted(r.type for r in run.resources) == [tokens.TENANT_NETWORK, SUBNET]
     subnet = run.of_type(SUBNET)[0]
     assert "allocationPools" in subnet.options["ignore_changes"]
     assert subnet.options["import_id"] and subnet.options["retain_on_delete"]
@@ -323,7 +306,7 @@ def test_adopt_import_step_imports_the_subnet_unchanged_and_nothing_else() -> No
 def test_floating_ip_is_on_the_port_after_the_router_interface() -> None:
     run = run_program("dev")
     (floating_ip,) = run.of_type(FLOATING_IP)
-    (interface,) = run.of_type("openstack:networking/routerInterface:RouterInterface")
+    (interface,) = run.of_type(tokens.ROUTER_INTERFACE)
     assert floating_ip.inputs["portId"] == run.named("lxd-1-port").id
     assert floating_ip.inputs["pool"] == "public"
     assert interface.urn in floating_ip.options["depends_on"]
@@ -334,7 +317,7 @@ def test_router_gateway_is_the_named_external_network() -> None:
     run = run_program("dev")
     (lookup,) = [i for i in run.invokes if i.token.endswith("getNetwork")]
     assert lookup.args == {"name": "public", "external": True}
-    router = run.of_type("openstack:networking/router:Router")[0]
+    router = run.of_type(tokens.ROUTER)[0]
     assert router.inputs["externalNetworkId"] == lookup.result["id"]
 
 
@@ -395,7 +378,7 @@ def test_port_security_off_drops_pairs_and_groups() -> None:
     assert port.inputs["noSecurityGroups"] is True
     assert "allowedAddressPairs" not in port.inputs
     assert "securityGroupIds" not in port.inputs
-    assert not run.of_type("openstack:networking/secGroup:SecGroup")
+    assert not run.of_type(tokens.SEC_GROUP)
 
 
 def test_boot_volume_is_made_from_the_looked_up_image() -> None:
@@ -418,7 +401,7 @@ def test_without_a_boot_volume_the_server_boots_the_image_by_name() -> None:
 
 def test_uploaded_public_key_becomes_the_servers_key_pair() -> None:
     run = run_program("dev")
-    (key_pair,) = run.of_type("openstack:compute/keypair:Keypair")
+    (key_pair,) = run.of_type(tokens.KEYPAIR)
     assert key_pair.inputs["publicKey"] == read_stack_config("dev")["lxdhost:publicKey"]
     assert run.named("lxd-1-server").inputs["keyPair"] == key_pair.outputs["name"] == "lxdhost-dev"
     assert run_program("prod").named("lxd-a-server").inputs["keyPair"] == "ops-2026"
@@ -449,7 +432,7 @@ def test_host_options_reach_the_user_data(
 def test_containers_take_the_networks_mtu_unless_the_stack_sets_one(
     read_user_data: Callable[[str], Any],
 ) -> None:
-    network_mtu = run_program("dev").of_type("openstack:networking/network:Network")[0]
+    network_mtu = run_program("dev").of_type(tokens.NETWORK)[0]
     text = run_program("dev").named("lxd-1-server").inputs["userData"]
     (interface,) = read_user_data(text).slot_network_config("slot-01")["config"]
     assert interface["mtu"] == network_mtu.outputs["mtu"] == 1450

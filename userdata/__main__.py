@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from userdata.cloudconfig import UserDataError, encoded_size
+from userdata.cloudconfig import encoded_size
 from userdata.host import render_host
 from userdata.hostfile import keys_help, load_host_file
+from userdata.validation import UserDataError
 
 EXAMPLE = """\
 example:

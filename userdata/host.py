@@ -20,24 +20,22 @@ from userdata.cloudconfig import (
     Lxd,
     PowerState,
     StorageBackend,
-    UserDataError,
-    Validated,
     WriteFile,
     check_size,
     command_problems,
     is_lxd_name,
     package_problems,
-    raise_problems,
     render_cloud_config,
     ssh_key_problems,
 )
 from userdata.lxd import LxdProfile, https_address, module_form, preseed
 from userdata.network import HostBridge, NetworkRenderer
+from userdata.validation import Problem, UserDataError, Validated, raise_problems
 
 Distro = Literal["ubuntu", "debian"]
-DISTROS: tuple[str, ...] = typing.get_args(Distro)
+DISTROS: tuple[Distro, ...] = typing.get_args(Distro)
 LxdForm = Literal["preseed", "module"]
-LXD_FORMS: tuple[str, ...] = typing.get_args(LxdForm)
+LXD_FORMS: tuple[LxdForm, ...] = typing.get_args(LxdForm)
 
 # What each distro's images bridge with when `network_renderer` is not given.
 DEFAULT_RENDERER: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian": "ifupdown"}
@@ -104,20 +102,22 @@ class HostSpec(Validated):
             replace_interfaces=self.distro == "debian" and self.renderer == "netplan",
         )
 
-    def value_problems(self, where: str = "") -> list[str]:
+    def value_problems(self, where: str = "") -> list[Problem]:
         # Types are checked already (Validated.problems): distro, lxd_form, storage_backend and
         # network_renderer are Literal choices, so only values beyond the types are left here.
         found = self.host_bridge().problems()
         if not is_lxd_name(self.storage_pool):
-            found.append(f"storage_pool: {self.storage_pool!r} is not an LXD name")
+            found.append(Problem("storage_pool", f"{self.storage_pool!r} is not an LXD name"))
         names = [profile.name for profile in self.profiles]
         for index, profile in enumerate(self.profiles):
             at = f"profiles[{index}]"
             found.extend(profile.problems(at, bridge=self.bridge))
             if profile.name == "default":
-                found.append(f"{at}.name: 'default' is the profile the host builds itself")
+                found.append(
+                    Problem(f"{at}.name", "'default' is the profile the host builds itself")
+                )
             elif profile.name in names[:index]:
-                found.append(f"{at}.name: {profile.name!r} is declared twice")
+                found.append(Problem(f"{at}.name", f"{profile.name!r} is declared twice"))
         hwaddrs = [
             (index, device.get("hwaddr"))
             for index, profile in enumerate(self.profiles)
@@ -129,25 +129,35 @@ class HostSpec(Validated):
         for index, hwaddr in hwaddrs:
             if hwaddr in seen:
                 found.append(
-                    f"profiles[{index}]: hwaddr {hwaddr} is also profiles[{seen[hwaddr]}]'s"
+                    Problem(
+                        f"profiles[{index}]", f"hwaddr {hwaddr} is also profiles[{seen[hwaddr]}]'s"
+                    )
                 )
             seen.setdefault(hwaddr, index)
             if hwaddr == self.macaddress:
-                found.append(f"profiles[{index}]: hwaddr {hwaddr} is the host's own macaddress")
+                found.append(
+                    Problem(f"profiles[{index}]", f"hwaddr {hwaddr} is the host's own macaddress")
+                )
         if self.lxd_network_address is not None:
             try:
                 ipaddress.ip_address(self.lxd_network_address)
             except ValueError:
                 found.append(
-                    f"lxd_network_address: {self.lxd_network_address!r} is not an IP address"
+                    Problem(
+                        "lxd_network_address", f"{self.lxd_network_address!r} is not an IP address"
+                    )
                 )
         if not 0 < self.lxd_network_port < 65536:
-            found.append(f"lxd_network_port: {self.lxd_network_port!r} is not a TCP port")
+            found.append(
+                Problem("lxd_network_port", f"{self.lxd_network_port!r} is not a TCP port")
+            )
         found.extend(package_problems(self.packages, "packages"))
         found.extend(ssh_key_problems(self.ssh_authorized_keys, "ssh_authorized_keys"))
         found.extend(command_problems(self.runcmd, "runcmd"))
         if self.reboot_timeout < 0:
-            found.append(f"reboot_timeout: {self.reboot_timeout!r} is not whole seconds >= 0")
+            found.append(
+                Problem("reboot_timeout", f"{self.reboot_timeout!r} is not whole seconds >= 0")
+            )
         return found
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from userdata.cloudconfig import UserDataError
 from userdata.host import HostSpec
 from userdata.lxd import ContainerSlotProfile, LxdProfile
+from userdata.validation import Problem, UserDataError
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 class _DuplicateKeyError(yaml.YAMLError):
     def __init__(self, key: object, line: int) -> None:
-        super().__init__(f"{key}: appears twice (line {line}); keep one")
+        self.problem = Problem(f"{key}", f"appears twice (line {line}); keep one")
+        super().__init__(str(self.problem))
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -139,16 +140,16 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def _yaml_problem(error: yaml.YAMLError) -> str:
+def _yaml_problem(error: yaml.YAMLError) -> Problem:
     if isinstance(error, _DuplicateKeyError):
-        return str(error)
+        return error.problem
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        return f"(file): not YAML: {error.problem} (line {error.problem_mark.line + 1})"
-    return f"(file): not YAML: {' '.join(str(error).split())}"
+        return Problem("(file)", f"not YAML: {error.problem} (line {error.problem_mark.line + 1})")
+    return Problem("(file)", f"not YAML: {' '.join(str(error).split())}")
 
 
 def _entry_values(
-    item: object, where: str, entry: type[Any], problems: list[str]
+    item: object, where: str, entry: type[Any], problems: list[Problem]
 ) -> dict[str, Any] | None:
     """The known keys of a list item that is to become an `entry`, or None when it cannot:
     not a mapping, or a required key missing. Unknown keys are reported and left out; type
@@ -156,12 +157,12 @@ def _entry_values(
     fields = dataclasses.fields(entry)
     if not isinstance(item, dict):
         keys = ", ".join(f.name for f in fields)
-        problems.append(f"{where}: {item!r} is not a mapping (keys: {keys})")
+        problems.append(Problem(where, f"{item!r} is not a mapping (keys: {keys})"))
         return None
     names = {f.name for f in fields}
-    problems.extend(f"{where}.{key}: unknown key" for key in item if key not in names)
+    problems.extend(Problem(f"{where}.{key}", "unknown key") for key in item if key not in names)
     missing = [
-        f"{where}.{f.name}: required"
+        Problem(f"{where}.{f.name}", "required")
         for f in fields
         if f.name not in item
         and f.default is dataclasses.MISSING
@@ -171,10 +172,10 @@ def _entry_values(
     return None if missing else {key: value for key, value in item.items() if key in names}
 
 
-def _entries(document: dict[str, Any], key: str, problems: list[str]) -> list[Any]:
+def _entries(document: dict[str, Any], key: str, problems: list[Problem]) -> list[Any]:
     entries = document.get(key, [])
     if not isinstance(entries, list):
-        problems.append(f"{key}: {entries!r} is not a list of mappings")
+        problems.append(Problem(key, f"{entries!r} is not a list of mappings"))
         return []
     return entries
 
@@ -182,9 +183,11 @@ def _entries(document: dict[str, Any], key: str, problems: list[str]) -> list[An
 def spec_from_mapping(document: object) -> HostSpec:
     """A HostSpec from a parsed host file; raises UserDataError naming each bad key."""
     if not isinstance(document, dict):
-        raise UserDataError(["(top level): a host file is a YAML mapping of the keys in --help"])
-    problems: list[str] = [
-        f"{key}: unknown key (see --help for the keys)"
+        raise UserDataError(
+            [Problem("(top level)", "a host file is a YAML mapping of the keys in --help")]
+        )
+    problems: list[Problem] = [
+        Problem(key, "unknown key (see --help for the keys)")
         for key in document
         if key not in _SPEC_DEFAULTS and key != "slots"
     ]
@@ -218,7 +221,7 @@ def load_host_file(path: Path | str) -> HostSpec:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else str(error)
-        raise UserDataError([f"(file): cannot read {path} ({reason})"]) from error
+        raise UserDataError([Problem("(file)", f"cannot read {path} ({reason})")]) from error
     try:
         document = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as error:

@@ -21,14 +21,13 @@ from userdata.cloudconfig import (
     LxdInit,
     RenderedPreseed,
     StorageBackend,
-    Validated,
     WriteFile,
-    dump_yaml,
     is_interface_name,
     is_lxd_name,
-    raise_problems,
 )
-from userdata.network import mac_problem
+from userdata.network import MAX_MTU, MIN_MTU, is_mtu, mac_problem
+from userdata.validation import Problem, Validated, raise_problems
+from userdata.yamltext import dump_yaml
 
 PROFILE_DIR = "/etc/lxd-profiles"
 # LXD 5.0 rejects unknown `cloud-init.*` keys; every LXD passes `user.network-config` on.
@@ -59,23 +58,25 @@ class LxdProfile:
         }
         return replace(self, devices=devices)
 
-    def problems(self, where: str, bridge: str | None = None) -> list[str]:
+    def problems(self, where: str, bridge: str | None = None) -> list[Problem]:
         found = []
         if not isinstance(self.name, str) or not is_lxd_name(self.name):
-            found.append(f"{where}.name: {self.name!r} is not an LXD profile name")
+            found.append(Problem(f"{where}.name", f"{self.name!r} is not an LXD profile name"))
         if not isinstance(self.description, str):
-            found.append(f"{where}.description: {self.description!r} is not a string")
+            found.append(Problem(f"{where}.description", f"{self.description!r} is not a string"))
         if not isinstance(self.devices, Mapping) or not isinstance(self.config, Mapping):
-            found.append(f"{where}: devices and config must be mappings")
+            found.append(Problem(where, "devices and config must be mappings"))
             return found
         for device_name, device in sorted(self.devices.items(), key=lambda item: str(item[0])):
             at = f"{where}.devices.{device_name}"
             if not isinstance(device, Mapping) or "type" not in device:
-                found.append(f"{at}: a device needs a type (nic, disk, ...)")
+                found.append(Problem(at, "a device needs a type (nic, disk, ...)"))
                 continue
             for key, value in sorted(device.items()):
                 if not isinstance(value, str):
-                    found.append(f"{at}.{key}: {value!r} must be a string (LXD device keys are)")
+                    found.append(
+                        Problem(f"{at}.{key}", f"{value!r} must be a string (LXD device keys are)")
+                    )
             if device.get("type") == "nic" and "hwaddr" in device:
                 problem = mac_problem(device["hwaddr"], f"{at}.hwaddr")
                 if problem:
@@ -87,10 +88,12 @@ class LxdProfile:
                 and parent is not None
                 and parent != bridge
             ):
-                found.append(f"{at}.parent: {parent!r} is not the host's bridge {bridge!r}")
+                found.append(
+                    Problem(f"{at}.parent", f"{parent!r} is not the host's bridge {bridge!r}")
+                )
         for key, value in sorted(self.config.items(), key=lambda item: str(item[0])):
             if not isinstance(value, str):
-                found.append(f"{where}.config.{key}: {value!r} must be a string")
+                found.append(Problem(f"{where}.config.{key}", f"{value!r} must be a string"))
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,10 +150,10 @@ class ContainerSlotProfile(Validated):
     bridge: str | None = None  # None: the host's, filled in when the host renders
     interface: str = "eth0"
 
-    def value_problems(self, where: str) -> list[str]:
+    def value_problems(self, where: str) -> list[Problem]:
         found = []
         if not is_lxd_name(self.name):
-            found.append(f"{where}.name: {self.name!r} is not an LXD profile name")
+            found.append(Problem(f"{where}.name", f"{self.name!r} is not an LXD profile name"))
         problem = mac_problem(self.hwaddr, f"{where}.hwaddr")
         if problem:
             found.append(problem)
@@ -161,30 +164,39 @@ class ContainerSlotProfile(Validated):
                 network = own.network
             else:
                 found.append(
-                    f"{where}.address: {self.address!r} needs a prefix length (192.168.0.101/24)"
+                    Problem(
+                        f"{where}.address",
+                        f"{self.address!r} needs a prefix length (192.168.0.101/24)",
+                    )
                 )
         except ValueError:
-            found.append(f"{where}.address: {self.address!r} is not an address with a prefix")
+            found.append(
+                Problem(f"{where}.address", f"{self.address!r} is not an address with a prefix")
+            )
         if self.gateway is not None:
             try:
                 gateway = _ip_address(self.gateway)
                 if network is not None and gateway not in network:
-                    found.append(f"{where}.gateway: {gateway} is outside {network}")
+                    found.append(Problem(f"{where}.gateway", f"{gateway} is outside {network}"))
                 if network is not None and gateway == own.ip:
-                    found.append(f"{where}.gateway: {gateway} is the slot's own address")
+                    found.append(
+                        Problem(f"{where}.gateway", f"{gateway} is the slot's own address")
+                    )
             except ValueError:
-                found.append(f"{where}.gateway: {self.gateway!r} is not an IP address")
+                found.append(Problem(f"{where}.gateway", f"{self.gateway!r} is not an IP address"))
         for index, server in enumerate(self.nameservers):
             try:
                 _ip_address(server)
             except ValueError:
-                found.append(f"{where}.nameservers[{index}]: {server!r} is not an IP address")
-        if self.mtu is not None and not 576 <= self.mtu <= 9216:
-            found.append(f"{where}.mtu: {self.mtu} is outside 576-9216")
+                found.append(
+                    Problem(f"{where}.nameservers[{index}]", f"{server!r} is not an IP address")
+                )
+        if self.mtu is not None and not is_mtu(self.mtu):
+            found.append(Problem(f"{where}.mtu", f"{self.mtu} is outside {MIN_MTU}-{MAX_MTU}"))
         for key in ("bridge", "interface"):
             value = getattr(self, key)
             if value is not None and not is_interface_name(value):
-                found.append(f"{where}.{key}: {value!r} is not an interface name")
+                found.append(Problem(f"{where}.{key}", f"{value!r} is not an interface name"))
         return found
 
     def profile(self) -> LxdProfile:

@@ -23,9 +23,20 @@ from typing import Literal
 import jinja2
 
 from userdata.cloudconfig import WriteFile, is_interface_name
+from userdata.validation import Problem
 
 NetworkRenderer = Literal["netplan", "ifupdown"]
-NETWORK_RENDERERS: tuple[str, ...] = typing.get_args(NetworkRenderer)
+
+# The MTUs a host's bridge and its containers may have: from IPv4's minimum datagram size up to
+# the largest jumbo frame switches and Neutron's networks carry.
+MIN_MTU, MAX_MTU = 576, 9216
+
+
+def is_mtu(value: int) -> bool:
+    return MIN_MTU <= value <= MAX_MTU
+
+
+NETWORK_RENDERERS: tuple[NetworkRenderer, ...] = typing.get_args(NetworkRenderer)
 
 INTERFACES_PATH = "/etc/network/interfaces"
 DISABLE_NETWORK_CONFIG_PATH = "/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg"
@@ -35,14 +46,14 @@ BRIDGE_LINK_PATH = "/etc/systemd/network/10-bridge.link"  # the blog's name; one
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
-def mac_problem(mac: str, where: str) -> str | None:
+def mac_problem(mac: str, where: str) -> Problem | None:
     """Why `mac` is not a unicast MAC written as six lower-case hex pairs, or None."""
     if not isinstance(mac, str) or not _MAC.match(mac):
-        return (
-            f"{where}: {mac!r} is not a MAC address (six lower-case hex pairs: fa:16:3e:12:34:56)"
+        return Problem(
+            where, f"{mac!r} is not a MAC address (six lower-case hex pairs: fa:16:3e:12:34:56)"
         )
     if int(mac[:2], 16) & 1:
-        return f"{where}: {mac!r} is a multicast MAC (the first octet must be even)"
+        return Problem(where, f"{mac!r} is a multicast MAC (the first octet must be even)")
     return None
 
 
@@ -77,28 +88,31 @@ class HostBridge:
     # cloud-init's interfaces.d/50-cloud-init (DHCP on the NIC) next to netplan.
     replace_interfaces: bool = False
 
-    def problems(self, where: str = "") -> list[str]:
+    def problems(self, where: str = "") -> list[Problem]:
         found = []
         if self.renderer not in NETWORK_RENDERERS:
             found.append(
-                f"{where}network_renderer: {self.renderer!r} is not one of "
-                f"{', '.join(NETWORK_RENDERERS)}"
+                Problem(
+                    f"{where}network_renderer",
+                    f"{self.renderer!r} is not one of {', '.join(NETWORK_RENDERERS)}",
+                )
             )
         for key in ("interface", "bridge"):
             name = getattr(self, key)
             if not isinstance(name, str) or not is_interface_name(name):
                 found.append(
-                    f"{where}{key}: {name!r} is not a Linux interface name "
-                    "(1-15 letters, digits, '_', '.', '-')"
+                    Problem(
+                        f"{where}{key}",
+                        f"{name!r} is not a Linux interface name "
+                        "(1-15 letters, digits, '_', '.', '-')",
+                    )
                 )
         if self.interface == self.bridge:
-            found.append(f"{where}bridge: {self.bridge!r} is also the interface's name")
+            found.append(Problem(f"{where}bridge", f"{self.bridge!r} is also the interface's name"))
         if self.mtu is not None and (
-            isinstance(self.mtu, bool)
-            or not isinstance(self.mtu, int)
-            or not 576 <= self.mtu <= 9216
+            isinstance(self.mtu, bool) or not isinstance(self.mtu, int) or not is_mtu(self.mtu)
         ):
-            found.append(f"{where}mtu: {self.mtu!r} is outside 576-9216")
+            found.append(Problem(f"{where}mtu", f"{self.mtu!r} is outside {MIN_MTU}-{MAX_MTU}"))
         if self.macaddress is not None:
             problem = mac_problem(self.macaddress, f"{where}macaddress")
             if problem:

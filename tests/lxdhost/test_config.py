@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from enum import StrEnum
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import get_args
+from typing import Any
 
 import pulumi
 import pytest
@@ -16,17 +15,14 @@ import yaml
 from lxdhost import config
 from lxdhost.config import (
     CONFIG_KEYS,
-    AdoptStage,
     ConfigError,
-    ContainerAccess,
-    Distro,
-    NetworkMode,
     Settings,
     parse_settings,
     project_config_declarations,
 )
-from userdata import host as userdata_host
-from userdata import network as userdata_network
+from lxdhost.host import ContainerAccess
+from lxdhost.network import AdoptStage, NetworkMode
+from userdata import HostSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = {
@@ -224,28 +220,86 @@ def test_load_settings_raises_a_run_error_listing_every_key(
     assert "Traceback" not in message
 
 
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample ops@example"
+
+# The same value given to the stack (its key's overrides) and to userdata (HostSpec's fields).
+SHARED_RULES = [
+    pytest.param({"packages": '["zfsutils-linux"]'}, {"packages": ("zfsutils-linux",)}, True,
+                 id="package"),
+    pytest.param({"packages": '["libc6:i386"]'}, {"packages": ("libc6:i386",)}, True,
+                 id="package-with-architecture"),
+    pytest.param({"packages": '["x"]'}, {"packages": ("x",)}, False, id="package-one-character"),
+    pytest.param({"packages": '["Htop"]'}, {"packages": ("Htop",)}, False, id="package-uppercase"),
+    pytest.param({"packages": '["foo_bar"]'}, {"packages": ("foo_bar",)}, False,
+                 id="package-underscore"),
+    pytest.param({"keyPair": None, "publicKey": ED25519}, {"ssh_authorized_keys": (ED25519,)},
+                 True, id="key-ed25519"),
+    pytest.param({"keyPair": None, "publicKey": "ssh-dss AAAAB3NzaC1kc3M="},
+                 {"ssh_authorized_keys": ("ssh-dss AAAAB3NzaC1kc3M=",)}, False,
+                 id="key-dsa-refused-by-openssh"),
+    pytest.param({"keyPair": None, "publicKey": "ecdsa-sha2-nistp999 AAAAE2VjZHNh"},
+                 {"ssh_authorized_keys": ("ecdsa-sha2-nistp999 AAAAE2VjZHNh",)}, False,
+                 id="key-unknown-curve"),
+    pytest.param({"mtu": "575"}, {"mtu": 575}, False, id="mtu-below"),
+    pytest.param({"mtu": "576"}, {"mtu": 576}, True, id="mtu-lowest"),
+    pytest.param({"mtu": "9216"}, {"mtu": 9216}, True, id="mtu-highest"),
+    pytest.param({"mtu": "9217"}, {"mtu": 9217}, False, id="mtu-above"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("stack_keys", "spec_fields", "valid"), SHARED_RULES)
+def test_the_stack_and_userdata_apply_the_same_rule(
+    stack_keys: dict[str, object], spec_fields: dict[str, Any], valid: bool
+) -> None:
+    stack_problems = config_problems(with_(**stack_keys))
+    assert (stack_problems == []) is valid, stack_problems
+    userdata_problems = HostSpec(**spec_fields).problems()
+    assert (userdata_problems == []) is valid, userdata_problems
+
+
+def config_problems(values: Mapping[str, object]) -> list[str]:
+    try:
+        parse_settings(values)
+    except ConfigError as error:
+        return list(error.problems)
+    return []
+
+
 def test_distro_default_renderer_is_left_to_userdata() -> None:
     settings = parse_settings(with_(distro="debian"))
-    assert settings.hosts.distro is Distro.DEBIAN
-    assert settings.hosts.network_renderer is None
+    assert settings.hosts.spec_template.distro == "debian"
+    assert settings.hosts.spec_template.network_renderer is None
 
 
-@pytest.mark.parametrize(
-    ("ours", "userdatas"),
-    [
-        pytest.param(Distro, get_args(userdata_host.Distro), id="distro"),
-        pytest.param(config.HostNetwork, get_args(userdata_network.NetworkRenderer), id="renderer"),
-        pytest.param(config.LxdInit, get_args(userdata_host.LxdForm), id="lxd-form"),
-    ],
-)
-def test_host_choices_are_exactly_userdatas(
-    ours: type[StrEnum], userdatas: tuple[str, ...]
-) -> None:
-    # lxdhost/host.py hands these values to userdata's Literal-typed fields as they are.
-    assert sorted(member.value for member in ours) == sorted(userdatas)
+def test_host_options_make_the_stacks_host_spec_template() -> None:
+    settings = parse_settings(
+        with_(
+            distro="debian",
+            hostNetwork="netplan",
+            lxdInit="module",
+            storageBackend="btrfs",
+            packages='["jq", "htop"]',
+            lxdApiIngress='["10.0.0.0/8"]',
+            lxdApiPort="8444",
+        )
+    )
+    assert settings.hosts.spec_template == HostSpec(
+        distro="debian",
+        network_renderer="netplan",
+        lxd_form="module",
+        storage_backend="btrfs",
+        packages=("jq", "htop"),
+        lxd_network_address="::",
+        lxd_network_port=8444,
+    )
 
 
-# --- the key table, Pulumi.yaml and the README's reference never drift apart ---------------
+def test_lxd_listens_only_on_its_socket_while_its_api_is_closed() -> None:
+    template = parse_settings(with_(lxdApiPort="8444")).hosts.spec_template
+    assert (template.lxd_network_address, template.lxd_network_port) == (None, 8443)
+
+
+# --- the key table, Pulumi.yaml and docs/configuration.md never drift apart -----------------
 
 
 def declared_in_pulumi_yaml() -> dict[str, dict[str, object]]:
@@ -274,7 +328,7 @@ def test_project_defaults_parse_as_the_tables_defaults() -> None:
 
 
 def documented_rows() -> dict[str, list[str]]:
-    text = (PROJECT_ROOT / "README.md").read_text()
+    text = (PROJECT_ROOT / "docs" / "configuration.md").read_text()
     rows = {}
     for line in text.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]

@@ -6,6 +6,7 @@ from ipaddress import ip_network
 
 import pytest
 
+from lxdhost import tokens
 from lxdhost.offline import run_program
 from lxdhost.security import HostSecurityGroup, HostSecurityGroupArgs, ingress_rules
 
@@ -84,8 +85,8 @@ def test_the_group_declares_ingress_only_and_members_by_group() -> None:
         )
 
     run = run_program("unit", {}, program=program)
-    (group,) = run.of_type("openstack:networking/secGroup:SecGroup")
-    rules = run.of_type("openstack:networking/secGroupRule:SecGroupRule")
+    (group,) = run.of_type(tokens.SEC_GROUP)
+    rules = run.of_type(tokens.SEC_GROUP_RULE)
     assert group.inputs["name"] == "lxdhost-unit-hosts"
     assert "deleteDefaultRules" not in group.inputs, "Neutron's default egress stays as it is"
     assert {rule.inputs["direction"] for rule in rules} == {"ingress"}

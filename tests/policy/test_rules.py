@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from lxdhost import tokens
 from lxdhost.offline import ProgramRun, RecordedResource, read_stack_config, run_program
 from policy import rules
 
@@ -62,7 +63,7 @@ def test_is_production(stack: str, production: bool) -> None:
 def test_the_stack_and_parents_come_from_the_urn() -> None:
     port = run("prod").named("lxd-a-port")
     assert rules.stack_of(port.urn) == "prod"
-    assert rules.parent_types(port.urn)[-1] == rules.LXD_HOST
+    assert rules.parent_types(port.urn)[-1] == tokens.LXD_HOST
     assert rules.is_lxd_host_port(port.type, port.urn)
     subnet = run("prod").named("tenant-subnet")
     assert not rules.is_lxd_host_port(subnet.type, subnet.urn)
@@ -71,7 +72,7 @@ def test_the_stack_and_parents_come_from_the_urn() -> None:
 def test_a_port_outside_an_lxd_host_is_not_an_lxd_host_port() -> None:
     # As the engine spells a port declared at the top of a program.
     urn = "urn:pulumi:dev::lxdhost::openstack:networking/port:Port::bastion"
-    assert not rules.is_lxd_host_port(rules.PORT, urn)
+    assert not rules.is_lxd_host_port(tokens.PORT, urn)
 
 
 # --- no SSH or LXD API open to the world --------------------------------------------------------
@@ -79,7 +80,7 @@ def test_a_port_outside_an_lxd_host_is_not_an_lxd_host_port() -> None:
 
 def test_the_shipped_stacks_open_nothing_to_the_world() -> None:
     for stack in ("dev", "prod"):
-        for rule in resources(stack, rules.SECURITY_GROUP_RULE):
+        for rule in resources(stack, tokens.SEC_GROUP_RULE):
             assert rules.world_open_admin_ingress(rule.inputs, ADMIN_PORTS) == [], rule.name
 
 
@@ -200,7 +201,7 @@ def test_the_lxd_api_port_follows_the_stack() -> None:
 
 def test_the_shipped_servers_user_data_fits() -> None:
     for stack in ("dev", "prod"):
-        for server in resources(stack, rules.INSTANCE):
+        for server in resources(stack, tokens.INSTANCE):
             assert server.inputs["userData"]
             assert rules.user_data_within_nova_limit(server.inputs) == [], server.name
 
@@ -245,7 +246,7 @@ def test_multibyte_user_data_is_measured_in_bytes() -> None:
 
 def test_the_shipped_ports_pairs_are_acceptable() -> None:
     for stack in ("dev", "prod"):
-        for port in resources(stack, rules.PORT):
+        for port in resources(stack, tokens.PORT):
             assert len(port.inputs["allowedAddressPairs"]) == 10
             assert rules.address_pairs_acceptable(port.inputs, 10) == [], port.name
 
@@ -296,7 +297,7 @@ def test_pairs_over_the_limit_are_reported(limit: int, expected: list[str]) -> N
     ],
 )
 def test_the_programs_host_ports_let_containers_through(settings: dict[str, Any]) -> None:
-    for port in resources("dev", rules.PORT, **settings):
+    for port in resources("dev", tokens.PORT, **settings):
         assert rules.lxd_host_port_lets_containers_through(port.inputs) == []
 
 
@@ -340,7 +341,7 @@ def test_pairs_without_a_mac_are_reported() -> None:
 
 def test_the_shipped_servers_have_no_security_groups() -> None:
     for stack in ("dev", "prod"):
-        for server in resources(stack, rules.INSTANCE):
+        for server in resources(stack, tokens.INSTANCE):
             assert server.inputs["networks"][0]["port"]
             assert rules.server_on_port_has_no_security_groups(server.inputs) == [], server.name
 

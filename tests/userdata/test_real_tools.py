@@ -18,17 +18,11 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from host_strategies import host_specs, slot_profiles
 from hypothesis import HealthCheck, given, settings
-from userdata_support import (
-    CLOUD_INIT,
-    CLOUD_INIT_PYTHON,
-    EXAMPLES,
-    IFQUERY,
-    NETPLAN,
-    require_cloud_init_schema,
-)
 
+from tests.installed import CLOUD_INIT, CLOUD_INIT_PYTHON, IFQUERY, NETPLAN, cloud_init_schema
+from tests.userdata.strategies import host_specs, slot_profiles
+from tests.userdata.support import EXAMPLES
 from userdata import HostSpec, build_cloud_config, render_host
 from userdata.hostfile import load_host_file
 from userdata.lxd import NETWORK_CONFIG_KEY, LxdProfile
@@ -189,7 +183,7 @@ def test_generated_interfaces_files_parse_with_ifquery(
 def test_generated_hosts_match_cloud_inits_json_schema_and_round_trip() -> None:
     """In-process and fast, so it sees many more hosts than the commands above."""
     validator = jsonschema.Draft4Validator(
-        json.loads(require_cloud_init_schema().read_text(encoding="utf-8"))
+        json.loads(cloud_init_schema().read_text(encoding="utf-8"))
     )
     judged = Counter[str]()
 

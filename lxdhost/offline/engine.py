@@ -30,10 +30,9 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from lxdhost import tokens
 
-# Placeholders for values only the cloud knows; `plan` prints them as such.
-UNKNOWN_ID = "<id known after create>"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class StackFileError(Exception):
@@ -141,11 +140,11 @@ class CloudMocks(pulumi.runtime.Mocks):
 
     def _handlers(self) -> dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]]:
         return {
-            "openstack:networking/subnet:Subnet": self._subnet,
-            "openstack:networking/port:Port": self._port,
-            "openstack:compute/instance:Instance": self._instance,
-            "openstack:networking/floatingIp:FloatingIp": self._floating_ip,
-            "openstack:networking/network:Network": self._network,
+            tokens.SUBNET: self._subnet,
+            tokens.PORT: self._port,
+            tokens.INSTANCE: self._instance,
+            tokens.FLOATING_IP: self._floating_ip,
+            tokens.NETWORK: self._network,
         }
 
     def _network(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from userdata_support import assert_problems_start
 
-from userdata.cloudconfig import UserDataError
+from tests.userdata.support import assert_problems_start
 from userdata.lxd import (
     NETWORK_CONFIG_KEY,
     LxdProfile,
@@ -14,6 +13,7 @@ from userdata.lxd import (
     module_form,
     preseed,
 )
+from userdata.validation import UserDataError
 
 
 def slot(name: str = "slot-01", hwaddr: str = "0a:4c:c0:a8:00:65", **extra: object) -> LxdProfile:

@@ -22,26 +22,15 @@ from typing import Any
 
 import yaml
 
-from lxdhost.plan import (
-    INSTANCE_TYPE,
-    Plan,
+from lxdhost import tokens
+from lxdhost.offline.model import (
+    OfflinePlan,
     PlannedResource,
     display_order,
     references_in,
     snake_case,
 )
-from userdata.cloudconfig import load_yaml
-
-_INSTANCE = INSTANCE_TYPE
-_SUBNET = "openstack:networking/subnet:Subnet"
-_PORT = "openstack:networking/port:Port"
-_NETWORK = "openstack:networking/network:Network"
-_ROUTER = "openstack:networking/router:Router"
-_ROUTER_INTERFACE = "openstack:networking/routerInterface:RouterInterface"
-_FLOATING_IP = "openstack:networking/floatingIp:FloatingIp"
-_SEC_GROUP = "openstack:networking/secGroup:SecGroup"
-_SEC_GROUP_RULE = "openstack:networking/secGroupRule:SecGroupRule"
-_KEYPAIR = "openstack:compute/keypair:Keypair"
+from userdata.yamltext import load_yaml
 
 # Inputs (the engine's camelCase names) whose change replaces the resource: the provider's
 # ForceNew arguments. `region` forces a new resource everywhere; so do `tenantId` and
@@ -49,7 +38,7 @@ _KEYPAIR = "openstack:compute/keypair:Keypair"
 _REGION = frozenset({"region"})
 _PROJECT_OWNED = _REGION | {"tenantId", "valueSpecs"}
 REPLACING_INPUTS: Mapping[str, frozenset[str]] = {
-    _INSTANCE: _REGION
+    tokens.INSTANCE: _REGION
     | {
         "userData",
         "keyPair",
@@ -62,7 +51,7 @@ REPLACING_INPUTS: Mapping[str, frozenset[str]] = {
         "schedulerHints",
         "networkMode",
     },
-    _SUBNET: _PROJECT_OWNED
+    tokens.SUBNET: _PROJECT_OWNED
     | {
         "networkId",
         "cidr",
@@ -72,14 +61,14 @@ REPLACING_INPUTS: Mapping[str, frozenset[str]] = {
         "ipv6AddressMode",
         "ipv6RaMode",
     },
-    _PORT: _PROJECT_OWNED | {"networkId", "macAddress", "deviceId", "deviceOwner"},
-    _NETWORK: _PROJECT_OWNED | {"availabilityZoneHints"},
-    _ROUTER: _PROJECT_OWNED | {"availabilityZoneHints"},
-    _ROUTER_INTERFACE: _REGION | {"routerId", "subnetId", "portId"},
-    _FLOATING_IP: _PROJECT_OWNED
+    tokens.PORT: _PROJECT_OWNED | {"networkId", "macAddress", "deviceId", "deviceOwner"},
+    tokens.NETWORK: _PROJECT_OWNED | {"availabilityZoneHints"},
+    tokens.ROUTER: _PROJECT_OWNED | {"availabilityZoneHints"},
+    tokens.ROUTER_INTERFACE: _REGION | {"routerId", "subnetId", "portId"},
+    tokens.FLOATING_IP: _PROJECT_OWNED
     | {"pool", "address", "subnetId", "subnetIds", "dnsName", "dnsDomain"},
-    _SEC_GROUP: _REGION | {"tenantId", "deleteDefaultRules"},
-    _SEC_GROUP_RULE: _REGION
+    tokens.SEC_GROUP: _REGION | {"tenantId", "deleteDefaultRules"},
+    tokens.SEC_GROUP_RULE: _REGION
     | {
         "tenantId",
         "direction",
@@ -93,28 +82,26 @@ REPLACING_INPUTS: Mapping[str, frozenset[str]] = {
         "securityGroupId",
         "description",
     },
-    _KEYPAIR: _REGION | {"name", "publicKey", "userId", "valueSpecs"},
+    tokens.KEYPAIR: _REGION | {"name", "publicKey", "userId", "valueSpecs"},
 }
 
 # Inputs that rebuild a server in place: same id, same port, but its root disk is re-imaged.
 REBUILDING_INPUTS: Mapping[str, frozenset[str]] = {
-    _INSTANCE: frozenset({"imageName", "imageId", "personalities"}),
+    tokens.INSTANCE: frozenset({"imageName", "imageId", "personalities"}),
 }
 
 # What an in-place update does, where a reviewer should know.
 UPDATE_NOTES: Mapping[tuple[str, str], str] = {
-    (_INSTANCE, "flavorName"): "resize: the server reboots",
-    (_INSTANCE, "flavorId"): "resize: the server reboots",
+    (tokens.INSTANCE, "flavorName"): "resize: the server reboots",
+    (tokens.INSTANCE, "flavorId"): "resize: the server reboots",
 }
 
 # A reason line names at most this many paths; more are shortened to their common parents.
 _MOST_PATHS = 4
-# The verdict line names at most this many replaced resources.
-_MOST_NAMED = 8
 
 # Replacing these costs nothing a user would notice (a rule is created before the old one is
 # deleted): they are reported, but do not make the exit status say "something is replaced".
-HARMLESS_REPLACEMENTS = frozenset({_SEC_GROUP_RULE})
+HARMLESS_REPLACEMENTS = frozenset({tokens.SEC_GROUP_RULE})
 
 
 class Action(enum.Enum):
@@ -199,7 +186,7 @@ class PlanDiff:
         return tuple(change for change in self.changes if change.disruptive)
 
 
-def diff_plans(base: Plan, current: Plan) -> PlanDiff:
+def diff_plans(base: OfflinePlan, current: OfflinePlan) -> PlanDiff:
     """What applying `current` to a stack built from `base` would do."""
     before = {r.key: r for r in base.resources}
     after = {r.key: r for r in current.resources}
@@ -264,7 +251,7 @@ def diff_plans(base: Plan, current: Plan) -> PlanDiff:
     )
 
 
-def _producers(plan: Plan) -> dict[str, str]:
+def _producers(plan: OfflinePlan) -> dict[str, str]:
     return {value.reference: value.resource for value in plan.cloud_values if value.resource}
 
 
@@ -403,7 +390,7 @@ def _user_data_diffs(
 ) -> dict[str, str]:
     diffs = {}
     for change in changes:
-        if change.type != _INSTANCE or change.action in (Action.CREATE, Action.DELETE):
+        if change.type != tokens.INSTANCE or change.action in (Action.CREATE, Action.DELETE):
             continue
         old = before[change.key].inputs.get("userData")
         new = after[change.key].inputs.get("userData")
@@ -420,134 +407,3 @@ def _user_data_diffs(
 
 
 # --- output ----------------------------------------------------------------------------------
-
-
-def summary_line(diff: PlanDiff) -> str:
-    counts = ", ".join(
-        f"{diff.count(action)} to {action.value}"
-        for action in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.REBUILD, Action.DELETE)
-        if diff.count(action) or action in (Action.CREATE, Action.REPLACE, Action.DELETE)
-    )
-    return counts
-
-
-def verdict_line(diff: PlanDiff) -> str:
-    disruptive = diff.disruptive
-    if not disruptive:
-        return "Nothing will be replaced."
-    # The per-resource lines above name them all; the verdict stays one readable line.
-    listed = [f"{c.name} ({c.short_type}, {c.action.value})" for c in disruptive[:_MOST_NAMED]]
-    if len(disruptive) > _MOST_NAMED:
-        listed.append(f"and {len(disruptive) - _MOST_NAMED} more")
-    return f"WILL REPLACE: {', '.join(listed)}"
-
-
-def render_diff_text(diff: PlanDiff) -> str:
-    """One line per reason: `lxd-2  REPLACE  user_data changed (write_files[0].content)`."""
-    lines = [f"Offline plan diff for stack {diff.stack!r} against its base plan", ""]
-    if not diff.changes:
-        lines.append("No changes.")
-    rows = [
-        (change.name, change.action.name, reason, change.short_type)
-        for change in diff.changes
-        for reason in change.reasons()
-    ]
-    if rows:
-        name_width = max(len(r[0]) for r in rows)
-        seen: set[tuple[str, str]] = set()
-        for name, action, reason, short_type in rows:
-            first = (name, short_type) not in seen
-            seen.add((name, short_type))
-            label = (
-                f"{name.ljust(name_width)}  {action.ljust(7)}" if first else " " * (name_width + 9)
-            )
-            suffix = f"  [{short_type}]" if first else ""
-            lines.append(f"  {label}  {reason}{suffix}")
-    lines += ["", summary_line(diff) + ".", verdict_line(diff)]
-    for servers, body in grouped_user_data_diffs(diff):
-        lines += ["", f"user_data of {', '.join(servers)}:", body.rstrip("\n")]
-    return "\n".join(lines) + "\n"
-
-
-def grouped_user_data_diffs(diff: PlanDiff) -> list[tuple[list[str], str]]:
-    """Servers whose user_data changed the same way share one diff (four hosts, one package)."""
-    groups: dict[str, list[str]] = {}
-    for server, text in diff.user_data_diffs.items():
-        # The first two lines name the server; the hunks are what may repeat.
-        body = "".join(text.splitlines(keepends=True)[2:])
-        groups.setdefault(body, []).append(server)
-    return [(servers, body) for body, servers in groups.items()]
-
-
-def render_diff_markdown(diff: PlanDiff) -> str:
-    """The diff as a pull-request comment: a verdict, a table, user_data diffs folded away."""
-    disruptive = diff.disruptive
-    title = (
-        f"{len(disruptive)} resource(s) will be replaced"
-        if disruptive
-        else "nothing will be replaced"
-    )
-    lines = [f"### Offline plan for `{diff.stack}`: {title}", ""]
-    lines += [f"{summary_line(diff)}. {verdict_line(diff)}", ""]
-    if diff.changes:
-        lines += ["| Resource | Type | Action | Why |", "|---|---|---|---|"]
-        for change in diff.changes:
-            action = change.action.name
-            if change.disruptive:
-                action = f"**{action}**"
-            why = "<br>".join(_escape_cell(reason) for reason in change.reasons())
-            lines.append(f"| `{change.name}` | {change.short_type} | {action} | {why} |")
-    for servers, body in grouped_user_data_diffs(diff):
-        names = ", ".join(f"<code>{server}</code>" for server in servers)
-        lines += [
-            "",
-            f"<details><summary>{names} user_data</summary>",
-            "",
-            "```diff",
-            body.rstrip("\n"),
-            "```",
-            "",
-            "</details>",
-        ]
-    lines += [
-        "",
-        "<sub>Computed without a cloud by `python -m lxdhost plan --diff`: the real program under "
-        "Neutron/Nova-like mocks. `<Type:name.property>` marks a value only the cloud knows.</sub>",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _escape_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def diff_to_json(diff: PlanDiff) -> dict[str, Any]:
-    """The diff as JSON (documented in docs/review.md)."""
-    return {
-        "version": 1,
-        "base_stack": diff.base_stack,
-        "stack": diff.stack,
-        "replaces": [c.name for c in diff.disruptive],
-        "changes": [
-            {
-                "key": c.key,
-                "type": c.type,
-                "name": c.name,
-                "action": c.action.value,
-                "disruptive": c.disruptive,
-                "reasons": c.reasons(),
-                "inputs": [
-                    {
-                        "name": i.name,
-                        "paths": list(i.paths),
-                        "because_of": i.because_of,
-                        "effect": i.effect.value,
-                    }
-                    for i in c.inputs
-                ],
-                "options": list(c.options),
-            }
-            for c in diff.changes
-        ],
-        "user_data_diffs": dict(diff.user_data_diffs),
-    }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from userdata_support import assert_problems_start
 
+from tests.userdata.support import assert_problems_start
 from userdata.cloudconfig import WriteFile
 from userdata.network import (
     BRIDGE_LINK_PATH,

@@ -10,12 +10,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from host_strategies import junk, junk_profiles
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from userdata_support import EXAMPLES, GOLDEN_DIR, PROJECT_ROOT, assert_problems_start
 
-from userdata import HostSpec, LxdProfile, UserDataError, build_cloud_config, render_host
+from tests.userdata.strategies import junk, junk_profiles
+from tests.userdata.support import EXAMPLES, GOLDEN_DIR, PROJECT_ROOT, assert_problems_start
+from userdata import (
+    NOVA_USER_DATA_LIMIT,
+    HostSpec,
+    LxdProfile,
+    UserDataError,
+    build_cloud_config,
+    encoded_size,
+    render_host,
+)
 from userdata.hostfile import load_host_file
 from userdata.lxd import container_slot_profile
 
@@ -203,14 +211,17 @@ def test_a_host_past_novas_limit_is_refused_saying_by_how_much() -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[path.stem for path in EXAMPLES])
-def test_examples_render_to_their_golden_files(example: Path) -> None:
+def test_examples_render_to_their_golden_files(
+    example: Path, request: pytest.FixtureRequest
+) -> None:
     golden = GOLDEN_DIR / f"{example.stem}.user-data"
     text = render_host(load_host_file(example))
-    if os.environ.get("UPDATE_GOLDEN") == "1":
+    # One way to accept new expected output for the goldens and the snapshots alike (syrupy's).
+    if request.config.getoption("--snapshot-update"):
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8"), (
         f"{example.name} renders differently from {golden.name}: a changed byte replaces the "
-        "server; if intended, rerun with UPDATE_GOLDEN=1 and review the diff"
+        "server; if intended, rerun with --snapshot-update and review the diff"
     )
 
 
@@ -253,3 +264,38 @@ def test_any_values_render_or_raise_user_data_error_never_a_crash(
         assert all(isinstance(problem, str) and problem for problem in error.problems)
     else:
         assert text.startswith("#cloud-config\n")
+
+
+# The calls the Pulumi program (lxdhost/host.py) makes.
+
+
+def test_program_call_renders_a_cloud_config_within_novas_limit() -> None:
+    spec = HostSpec(distro="ubuntu", macaddress="fa:16:3e:12:34:56", profiles=(SLOT,))
+    text = render_host(spec)
+    assert text.startswith("#cloud-config\n")
+    assert 0 < encoded_size(text) <= NOVA_USER_DATA_LIMIT
+    preseed = yaml.safe_load(yaml.safe_load(text)["lxd"]["preseed"])
+    slot_profile = next(p for p in preseed["profiles"] if p["name"] == "slot-01")
+    assert slot_profile["devices"]["eth0"] == {
+        "type": "nic",
+        "nictype": "bridged",
+        "parent": "br0",
+        "name": "eth0",
+        "hwaddr": "0a:4c:c0:a8:00:65",
+    }
+
+
+def test_slot_parent_follows_the_hosts_bridge() -> None:
+    text = render_host(HostSpec(bridge="lxdbr1", profiles=(SLOT,)))
+    preseed = yaml.safe_load(yaml.safe_load(text)["lxd"]["preseed"])
+    assert {p["devices"]["eth0"]["parent"] for p in preseed["profiles"]} == {"lxdbr1"}
+
+
+def test_bad_spec_raises_one_error_naming_every_field() -> None:
+    with pytest.raises(UserDataError) as caught:
+        render_host(HostSpec(macaddress="zz", interface="bad name", lxd_form="x"))  # type: ignore[arg-type]
+    assert [p.path for p in caught.value.problems] == [
+        "interface",
+        "macaddress",
+        "lxd_form",
+    ]

@@ -1,28 +1,29 @@
-"""user_data is the same bytes with or without libyaml: a changed byte replaces a server."""
+"""userdata.yamltext: the same bytes with or without libyaml (a changed byte replaces a server)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from host_strategies import host_specs
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from userdata_support import EXAMPLES
 
-from userdata import HostSpec, cloudconfig, render_host
-from userdata.cloudconfig import PythonDumper, dump_yaml
+from tests.userdata.strategies import host_specs
+from tests.userdata.support import EXAMPLES
+from userdata import HostSpec, render_host, yamltext
 from userdata.hostfile import load_host_file
+from userdata.yamltext import PythonDumper, dump_yaml
 
 pytestmark = pytest.mark.skipif(
-    cloudconfig.LibyamlDumper is None, reason="PyYAML is built without libyaml: one emitter only"
+    yamltext.LibyamlDumper is None, reason="PyYAML is built without libyaml: one emitter only"
 )
 
 
 def render_without_libyaml(spec: HostSpec) -> str:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cloudconfig, "LibyamlDumper", None)
+        patch.setattr(yamltext, "LibyamlDumper", None)
         return render_host(spec)
 
 
@@ -71,13 +72,13 @@ def test_dump_yaml_writes_pyyaml_emitters_bytes(document: dict[str, object]) -> 
     ],
 )
 def test_where_libyaml_would_differ_pyyamls_emitter_writes(document: dict[str, object]) -> None:
-    assert cloudconfig.LibyamlDumper is not None
-    assert dump_yaml(document, cloudconfig.LibyamlDumper) != dump_yaml(document, PythonDumper)
+    assert yamltext.LibyamlDumper is not None
+    assert dump_yaml(document, yamltext.LibyamlDumper) != dump_yaml(document, PythonDumper)
     assert dump_yaml(document) == dump_yaml(document, PythonDumper)
 
 
 # Scalars whose plain form YAML 1.1 reads as something else (PyYAML's resolver quotes them),
-# and keys and values of every type the events path writes itself.
+# and keys and values of every type user_data holds.
 _TRICKY = [
     "",
     "~",
@@ -125,7 +126,7 @@ _TRICKY = [
 
 
 @pytest.mark.parametrize("text", _TRICKY)
-def test_events_path_writes_tricky_scalars_as_pyyaml_does(text: str) -> None:
+def test_libyaml_writes_tricky_scalars_as_pyyaml_does(text: str) -> None:
     document = {text: text, "list": [text, 7, -3, True, False, None], "n": {text: [text]}}
     assert dump_yaml(document) == dump_yaml(document, PythonDumper)
 
@@ -139,7 +140,7 @@ def test_events_path_writes_tricky_scalars_as_pyyaml_does(text: str) -> None:
         pytest.param({7: "int key", None: "null key", False: "bool key"}, id="non-string-keys"),
     ],
 )
-def test_events_path_and_pyyaml_agree_on_other_data(document: dict[object, object]) -> None:
+def test_libyaml_and_pyyaml_agree_on_other_data(document: dict[object, object]) -> None:
     try:
         expected = dump_yaml(document, PythonDumper)  # type: ignore[arg-type]
     except yaml.YAMLError as error:
@@ -158,14 +159,19 @@ def test_a_container_met_twice_gets_pyyamls_anchor_and_alias() -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[path.stem for path in EXAMPLES])
-def test_examples_are_written_by_the_events_path_alone(example: Path) -> None:
-    """The comparisons above would also pass if every document fell back to yaml.dump."""
+def test_examples_are_written_by_libyamls_emitter(example: Path) -> None:
+    """The comparisons above would also pass if every document fell back to PyYAML's emitter."""
     spec = load_host_file(example)
     expected = render_host(spec)
+    dumpers: list[object] = []
+    dump = yaml.dump
 
-    def no_yaml_dump(*args: object, **kwargs: object) -> str:
-        raise AssertionError("yaml.dump was called: the events path refused the document")
+    def recording_dump(data: object, **options: Any) -> Any:
+        dumpers.append(options["Dumper"])
+        return dump(data, **options)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(yaml, "dump", no_yaml_dump)
+        patch.setattr(yaml, "dump", recording_dump)
         assert render_host(spec) == expected
+    assert dumpers
+    assert set(dumpers) == {yamltext.LibyamlDumper}

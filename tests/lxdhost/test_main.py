@@ -20,24 +20,18 @@ import jsonschema
 import pytest
 import yaml
 
+from lxdhost import tokens
 from lxdhost.__main__ import main
 from lxdhost.config import parse_settings
-from lxdhost.offline import PROJECT_ROOT, encode_config, read_stack_config, run_program
-from lxdhost.plan import (
-    INSTANCE_TYPE,
-    PLAN_JSON_SCHEMA,
-    Plan,
-    build_plan,
-    plan_from_json,
-    plan_to_json,
-    references_in,
-)
+from lxdhost.offline.engine import PROJECT_ROOT, encode_config, read_stack_config, run_program
+from lxdhost.offline.jsonformat import PLAN_JSON_SCHEMA, plan_from_json, plan_to_json
+from lxdhost.offline.model import OfflinePlan, build_plan, references_in
 
 STACKS = ("dev", "prod")
 
 
 @cache
-def stack_plan(stack: str) -> Plan:
+def stack_plan(stack: str) -> OfflinePlan:
     return build_plan(run_program(stack, read_stack_config(stack)))
 
 
@@ -113,7 +107,7 @@ def test_text_output_prints_every_slot_of_the_pure_plan(
 def test_every_server_has_its_user_data_and_base64_size(stack: str) -> None:
     run = run_program(stack, read_stack_config(stack))
     plan = build_plan(run)
-    servers = {r.name: r for r in run.of_type(INSTANCE_TYPE)}
+    servers = {r.name: r for r in run.of_type(tokens.INSTANCE)}
     assert sorted(u.server for u in plan.user_data) == sorted(servers)
     for item in plan.user_data:
         assert item.user_data == servers[item.server].inputs["userData"]

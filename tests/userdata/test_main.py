@@ -8,14 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from host_strategies import junk
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from userdata_support import EXAMPLES, EXAMPLES_DIR, PROJECT_ROOT, assert_problems_start
 
-from userdata import HostSpec, UserDataError, render_host
+from tests.userdata.support import EXAMPLES, EXAMPLES_DIR, PROJECT_ROOT, assert_problems_start
+from userdata import HostSpec, render_host
 from userdata.__main__ import main
-from userdata.hostfile import KEYS, load_host_file, spec_from_mapping
+from userdata.hostfile import KEYS, load_host_file
 
 
 def run(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -167,19 +164,3 @@ def test_missing_argument_is_a_usage_error() -> None:
     result = run("render")
     assert result.returncode == 2
     assert "usage:" in result.stderr
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    document=st.dictionaries(
-        st.sampled_from([key.name for key in KEYS] + ["bogus"]), junk, max_size=5
-    )
-    | junk
-)
-def test_any_parsed_file_gives_a_spec_or_user_data_error_never_a_crash(document: object) -> None:
-    try:
-        spec = spec_from_mapping(document)
-    except UserDataError as error:
-        assert error.problems
-    else:
-        render_host(spec)  # a spec the loader accepts renders

@@ -7,8 +7,13 @@ from ipaddress import IPv4Address
 import pytest
 
 from lxdhost.addressing import AddressRange
-from lxdhost.config import AdoptStage, NetworkMode
-from lxdhost.network import ADOPTED_SUBNET_IGNORED_INPUTS, TenantNetwork, TenantNetworkArgs
+from lxdhost.network import (
+    ADOPTED_SUBNET_IGNORED_INPUTS,
+    AdoptStage,
+    NetworkMode,
+    TenantNetwork,
+    TenantNetworkArgs,
+)
 from lxdhost.offline import ProgramRun, run_program
 
 POOL = AddressRange(IPv4Address("10.1.0.2"), IPv4Address("10.1.0.20"))
@@ -89,8 +94,11 @@ def test_adopted_subnet_is_imported_and_only_its_pool_is_ours(
         pytest.param({"mode": NetworkMode.ADOPT}, "subnet_id", id="adopt-without-subnet-id"),
     ],
 )
-def test_missing_mode_inputs_are_refused_naming_them(
+def test_missing_mode_inputs_are_refused_before_anything_is_registered(
     changes: dict[str, object], fragment: str
 ) -> None:
-    with pytest.raises(ValueError, match=fragment):
-        declare(network_args(**changes))
+    def program() -> None:
+        with pytest.raises(ValueError, match=fragment):
+            TenantNetwork("tenant", network_args(**changes))
+
+    assert run_program("unit", {}, program=program).resources == []

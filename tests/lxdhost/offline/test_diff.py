@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from lxdhost import tokens
 from lxdhost.__main__ import main
-from lxdhost.diff import (
+from lxdhost.offline.diff import (
     HARMLESS_REPLACEMENTS,
     REBUILDING_INPUTS,
     REPLACING_INPUTS,
@@ -21,35 +22,26 @@ from lxdhost.diff import (
     ResourceChange,
     cloud_config_changes,
     diff_plans,
-    diff_to_json,
-    render_diff_markdown,
-    render_diff_text,
     summarise_paths,
-    verdict_line,
 )
-from lxdhost.offline import read_stack_config, run_program
-from lxdhost.plan import (
-    CloudValue,
-    Plan,
-    PlannedResource,
-    build_plan,
-    plan_to_json,
-    snake_case,
-)
+from lxdhost.offline.engine import read_stack_config, run_program
+from lxdhost.offline.jsonformat import diff_to_json, plan_to_json
+from lxdhost.offline.model import CloudValue, OfflinePlan, PlannedResource, build_plan, snake_case
+from lxdhost.offline.render import render_diff_markdown, render_diff_text, verdict_line
 
-INSTANCE = "openstack:compute/instance:Instance"
-PORT = "openstack:networking/port:Port"
-RULE = "openstack:networking/secGroupRule:SecGroupRule"
+INSTANCE = tokens.INSTANCE
+PORT = tokens.PORT
+RULE = tokens.SEC_GROUP_RULE
 
 
 @cache
-def stack_plan(stack: str, changes: str = "{}") -> Plan:
+def stack_plan(stack: str, changes: str = "{}") -> OfflinePlan:
     """A stack's plan with some keys changed (JSON, to be cacheable): a stack only a test knows."""
     config = {**read_stack_config(stack), **json.loads(changes)}
     return build_plan(run_program(stack, config))
 
 
-def changed(stack: str, **changes: Any) -> Plan:
+def changed(stack: str, **changes: Any) -> OfflinePlan:
     qualified = {f"lxdhost:{key}": value for key, value in changes.items()}
     return stack_plan(stack, json.dumps(qualified, sort_keys=True))
 
@@ -202,9 +194,9 @@ def resource(type_: str, name: str, inputs: Mapping[str, Any], **options: Any) -
     )
 
 
-def plan(*resources: PlannedResource) -> Plan:
+def plan(*resources: PlannedResource) -> OfflinePlan:
     """A plan of these resources, each with an id and a MAC that only the cloud knows."""
-    return Plan(
+    return OfflinePlan(
         stack="test",
         address_table=None,
         resources=resources,
@@ -360,22 +352,22 @@ def test_summarise_paths(paths: list[str], expected: list[str]) -> None:
 # --- the replacement table is the provider's -----------------------------------------------------
 
 _ARGS_CLASSES = {
-    "openstack:compute/instance:Instance": ("pulumi_openstack.compute", "InstanceArgs"),
-    "openstack:compute/keypair:Keypair": ("pulumi_openstack.compute", "KeypairArgs"),
-    "openstack:networking/floatingIp:FloatingIp": ("pulumi_openstack.networking", "FloatingIpArgs"),
-    "openstack:networking/network:Network": ("pulumi_openstack.networking", "NetworkArgs"),
-    "openstack:networking/port:Port": ("pulumi_openstack.networking", "PortArgs"),
-    "openstack:networking/router:Router": ("pulumi_openstack.networking", "RouterArgs"),
-    "openstack:networking/routerInterface:RouterInterface": (
+    tokens.INSTANCE: ("pulumi_openstack.compute", "InstanceArgs"),
+    tokens.KEYPAIR: ("pulumi_openstack.compute", "KeypairArgs"),
+    tokens.FLOATING_IP: ("pulumi_openstack.networking", "FloatingIpArgs"),
+    tokens.NETWORK: ("pulumi_openstack.networking", "NetworkArgs"),
+    tokens.PORT: ("pulumi_openstack.networking", "PortArgs"),
+    tokens.ROUTER: ("pulumi_openstack.networking", "RouterArgs"),
+    tokens.ROUTER_INTERFACE: (
         "pulumi_openstack.networking",
         "RouterInterfaceArgs",
     ),
-    "openstack:networking/secGroup:SecGroup": ("pulumi_openstack.networking", "SecGroupArgs"),
-    "openstack:networking/secGroupRule:SecGroupRule": (
+    tokens.SEC_GROUP: ("pulumi_openstack.networking", "SecGroupArgs"),
+    tokens.SEC_GROUP_RULE: (
         "pulumi_openstack.networking",
         "SecGroupRuleArgs",
     ),
-    "openstack:networking/subnet:Subnet": ("pulumi_openstack.networking", "SubnetArgs"),
+    tokens.SUBNET: ("pulumi_openstack.networking", "SubnetArgs"),
 }
 
 
@@ -400,9 +392,9 @@ def test_every_rule_names_a_real_provider_argument(type_: str, name: str) -> Non
         pytest.param(INSTANCE, "user_data", id="server-user-data"),
         pytest.param(INSTANCE, "key_pair", id="server-key-pair"),
         pytest.param(INSTANCE, "networks", id="server-networks"),
-        pytest.param("openstack:networking/subnet:Subnet", "network_id", id="subnet-network"),
-        pytest.param("openstack:networking/port:Port", "network_id", id="port-network"),
-        pytest.param("openstack:networking/floatingIp:FloatingIp", "pool", id="floating-ip-pool"),
+        pytest.param(tokens.SUBNET, "network_id", id="subnet-network"),
+        pytest.param(tokens.PORT, "network_id", id="port-network"),
+        pytest.param(tokens.FLOATING_IP, "pool", id="floating-ip-pool"),
     ],
 )
 def test_provider_says_creates_a_new_for_each_replacing_argument(type_: str, name: str) -> None:
@@ -434,7 +426,7 @@ def test_diff_json_round_trips() -> None:
     ],
 )
 def test_verdict_names_the_first_replacements(servers: int, expected_tail: str) -> None:
-    def servers_with(key_pair: str) -> Plan:
+    def servers_with(key_pair: str) -> OfflinePlan:
         return plan(
             *(resource(INSTANCE, f"lxd-{i}", {"keyPair": key_pair}) for i in range(1, servers + 1))
         )

@@ -1,0 +1,21 @@
+"""The resource type tokens the program declares: the components' own and the provider's.
+
+The engine, the offline plan and diff, the policy pack and the tests name resources by these.
+"""
+
+# The components (package:index:Name).
+LXD_HOST = "lxdhost:index:LxdHost"
+TENANT_NETWORK = "lxdhost:index:TenantNetwork"
+HOST_SECURITY_GROUP = "lxdhost:index:HostSecurityGroup"
+
+# pulumi-openstack's resources.
+NETWORK = "openstack:networking/network:Network"
+SUBNET = "openstack:networking/subnet:Subnet"
+ROUTER = "openstack:networking/router:Router"
+ROUTER_INTERFACE = "openstack:networking/routerInterface:RouterInterface"
+SEC_GROUP = "openstack:networking/secGroup:SecGroup"
+SEC_GROUP_RULE = "openstack:networking/secGroupRule:SecGroupRule"
+KEYPAIR = "openstack:compute/keypair:Keypair"
+PORT = "openstack:networking/port:Port"
+INSTANCE = "openstack:compute/instance:Instance"
+FLOATING_IP = "openstack:networking/floatingIp:FloatingIp"
