@@ -30,8 +30,9 @@ from lxdhost.offline import (
     run_program,
 )
 from tests.installed import CLOUD_INIT
+from tests.stacks import COMMITTED_STACKS
 
-STACKS = ("dev", "prod")
+STACKS = COMMITTED_STACKS
 SERVER = tokens.INSTANCE
 PORT = tokens.PORT
 SUBNET = tokens.SUBNET
@@ -141,6 +142,7 @@ def test_subnet_pool_is_the_plans_reduced_pool(run: ProgramRun) -> None:
     pool = run.exports["allocationPool"]
     assert (run.stack, pool) in (
         ("dev", {"start": "192.168.0.2", "end": "192.168.0.20"}),
+        ("local", {"start": "192.168.0.2", "end": "192.168.0.20"}),
         ("prod", {"start": "10.20.0.4", "end": "10.20.0.35"}),
     )
 

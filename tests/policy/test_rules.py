@@ -17,6 +17,7 @@ import pytest
 from lxdhost import tokens
 from lxdhost.offline import ProgramRun, RecordedResource, read_stack_config, run_program
 from policy import rules
+from tests.stacks import COMMITTED_STACKS
 
 ADMIN_PORTS = rules.admin_ports()
 
@@ -79,7 +80,7 @@ def test_a_port_outside_an_lxd_host_is_not_an_lxd_host_port() -> None:
 
 
 def test_the_shipped_stacks_open_nothing_to_the_world() -> None:
-    for stack in ("dev", "prod"):
+    for stack in COMMITTED_STACKS:
         for rule in resources(stack, tokens.SEC_GROUP_RULE):
             assert rules.world_open_admin_ingress(rule.inputs, ADMIN_PORTS) == [], rule.name
 
@@ -200,7 +201,7 @@ def test_the_lxd_api_port_follows_the_stack() -> None:
 
 
 def test_the_shipped_servers_user_data_fits() -> None:
-    for stack in ("dev", "prod"):
+    for stack in COMMITTED_STACKS:
         for server in resources(stack, tokens.INSTANCE):
             assert server.inputs["userData"]
             assert rules.user_data_within_nova_limit(server.inputs) == [], server.name
@@ -245,7 +246,7 @@ def test_multibyte_user_data_is_measured_in_bytes() -> None:
 
 
 def test_the_shipped_ports_pairs_are_acceptable() -> None:
-    for stack in ("dev", "prod"):
+    for stack in COMMITTED_STACKS:
         for port in resources(stack, tokens.PORT):
             assert len(port.inputs["allowedAddressPairs"]) == 10
             assert rules.address_pairs_acceptable(port.inputs, 10) == [], port.name
@@ -340,7 +341,7 @@ def test_pairs_without_a_mac_are_reported() -> None:
 
 
 def test_the_shipped_servers_have_no_security_groups() -> None:
-    for stack in ("dev", "prod"):
+    for stack in COMMITTED_STACKS:
         for server in resources(stack, tokens.INSTANCE):
             assert server.inputs["networks"][0]["port"]
             assert rules.server_on_port_has_no_security_groups(server.inputs) == [], server.name

@@ -8,12 +8,13 @@ from importlib.metadata import version
 import pytest
 
 from lxdhost.config import CONFIG_KEYS
+from tests.stacks import COMMITTED_STACKS
 
-from .conftest import TOP, Project
+from .conftest import Project
 
 pytestmark = pytest.mark.toolchain
 
-STACKS = sorted(path.name.split(".")[1] for path in TOP.glob("Pulumi.*.yaml"))
+STACKS = COMMITTED_STACKS
 
 
 def release(version_text: str) -> tuple[int, ...]:
