@@ -100,8 +100,15 @@ as_user() {
   nsx setpriv --reuid="$user" --regid="$user" --init-groups -- env HOME="/var/lib/$user" "$@"
 }
 
-pid_of() { cat "$LC_RUN/$1.pid" 2>/dev/null; }
-is_running() { local pid; pid=$(pid_of "$1") && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+# A PID file holds "PID START": START, the process's start time (field 22 of /proc/PID/stat),
+# tells our process from a later one that reuses its PID after a crash or a reboot.
+start_time() { awk '{ print $22 }' "/proc/$1/stat" 2>/dev/null; }
+pid_of() {
+  local pid start
+  read -r pid start <"$LC_RUN/$1.pid" 2>/dev/null || return 1
+  [ -n "$pid" ] && [ "$(start_time "$pid")" = "$start" ] && echo "$pid"
+}
+is_running() { pid_of "$1" >/dev/null; }
 
 # run_process NAME USER CMD...: start CMD in the namespace as USER (root: as is), its output to
 # $LC_LOGS/NAME.log, its PID (the daemon's own: ip netns exec and setpriv exec) to
@@ -119,14 +126,15 @@ run_process() {
     ip netns exec "$LC_NS" setpriv --reuid="$user" --regid="$user" --init-groups -- \
       env HOME="/var/lib/$user" "$@" >>"$LC_LOGS/$name.log" 2>&1 </dev/null &
   fi
-  echo $! >"$LC_RUN/$name.pid"
+  echo "$! $(start_time $!)" >"$LC_RUN/$name.pid"
 }
 
 # stop_process NAME: TERM, then KILL after 20 s, by the recorded PID.
 stop_process() {
   local name=$1 pid
-  pid=$(pid_of "$name") || return 0
-  stop_pid "$name" "$pid"
+  if pid=$(pid_of "$name"); then
+    stop_pid "$name" "$pid"
+  fi
   rm -f "$LC_RUN/$name.pid"
 }
 
