@@ -2,7 +2,7 @@
 #
 # Every daemon runs inside the network namespace $LC_NS on 127.0.0.1, so nothing listens on or
 # routes through the machine's own network. Each one is started by run_process, which records
-# its PID; stop_process stops it by that PID, never by name.
+# its PID; `down` stops it by that PID, never by name.
 
 LC_NS=lxdhost-cloud
 LC_HOST=127.0.0.1
@@ -129,19 +129,11 @@ run_process() {
   echo "$! $(start_time $!)" >"$LC_RUN/$name.pid"
 }
 
-# stop_process NAME: TERM, then KILL after 20 s, by the recorded PID.
-stop_process() {
-  local name=$1 pid
-  if pid=$(pid_of "$name"); then
-    stop_pid "$name" "$pid"
-  fi
-  rm -f "$LC_RUN/$name.pid"
-}
-
+# stop_pid NAME PID: TERM, then KILL after 20 s.
 stop_pid() {
   local name=$1 pid=$2 i started=$SECONDS
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0  # a second TERM (after stop_services') is harmless
   for i in $(seq 40); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.5

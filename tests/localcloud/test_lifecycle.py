@@ -42,7 +42,8 @@ def started_processes() -> dict[int, str]:
     """Every process the cloud runs: its recorded daemons, and what they started on their own."""
     processes = {}
     for pid_file in Path(SETTINGS["LC_RUN"]).glob("*.pid"):
-        processes[int(pid_file.read_text())] = pid_file.stem
+        # "PID START": the start time tells a reused PID from ours (scripts/local-cloud).
+        processes[int(pid_file.read_text().split()[0])] = pid_file.stem
     for line in run("ps", "-eo", "pid=,args=").stdout.splitlines():
         pid, _, args = line.strip().partition(" ")
         if (
