@@ -15,6 +15,8 @@ from typing import Any
 import openstack
 import pytest
 from openstack.connection import Connection
+from openstack.network.v2.network import Network
+from openstack.network.v2.subnet import Subnet
 
 TOP = Path(__file__).resolve().parents[2]
 
@@ -61,3 +63,18 @@ def cleanup() -> Iterator[Cleanup]:
             errors.append(error)
     if errors:
         raise AssertionError(f"clean-up failed: {errors}")
+
+
+def tenant_subnet(cloud: Connection, cleanup: Cleanup, name: str) -> tuple[Network, Subnet]:
+    """A network and a 192.168.0.0/24 subnet with the program's default reduced pool."""
+    network = cloud.network.create_network(name=name)
+    cleanup(lambda: cloud.network.delete_network(network))
+    subnet = cloud.network.create_subnet(
+        name=name,
+        network_id=network.id,
+        ip_version=4,
+        cidr="192.168.0.0/24",
+        allocation_pools=[{"start": "192.168.0.2", "end": "192.168.0.20"}],
+    )
+    cleanup(lambda: cloud.network.delete_subnet(subnet))
+    return network, subnet

@@ -8,7 +8,7 @@ from openstack.connection import Connection
 from openstack.network.v2.network import Network
 from openstack.network.v2.subnet import Subnet
 
-from .conftest import Cleanup
+from .conftest import Cleanup, tenant_subnet
 
 pytestmark = pytest.mark.localcloud
 
@@ -21,17 +21,7 @@ def pair(index: int) -> dict[str, str]:
 
 @pytest.fixture
 def subnet(cloud: Connection, cleanup: Cleanup) -> tuple[Network, Subnet]:
-    network = cloud.network.create_network(name="smoke-neutron")
-    cleanup(lambda: cloud.network.delete_network(network))
-    subnet = cloud.network.create_subnet(
-        name="smoke-neutron",
-        network_id=network.id,
-        ip_version=4,
-        cidr="192.168.0.0/24",
-        allocation_pools=[{"start": "192.168.0.2", "end": "192.168.0.20"}],
-    )
-    cleanup(lambda: cloud.network.delete_subnet(subnet))
-    return network, subnet
+    return tenant_subnet(cloud, cleanup, "smoke-neutron")
 
 
 def test_the_allocation_pool_is_updated_in_place(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from openstack.connection import Connection
 
-from .conftest import SETTINGS, Cleanup
+from .conftest import SETTINGS, Cleanup, tenant_subnet
 
 pytestmark = pytest.mark.localcloud
 
@@ -39,16 +39,7 @@ def dnsmasq_pid(network_id: str) -> int:
 def test_a_server_booted_on_a_port_gets_its_address_from_neutrons_dhcp(
     cloud: Connection, cleanup: Cleanup
 ) -> None:
-    network = cloud.network.create_network(name="smoke-server")
-    cleanup(lambda: cloud.network.delete_network(network))
-    subnet = cloud.network.create_subnet(
-        name="smoke-server",
-        network_id=network.id,
-        ip_version=4,
-        cidr="192.168.0.0/24",
-        allocation_pools=[{"start": "192.168.0.2", "end": "192.168.0.20"}],
-    )
-    cleanup(lambda: cloud.network.delete_subnet(subnet))
+    network, _ = tenant_subnet(cloud, cleanup, "smoke-server")
     group = cloud.network.create_security_group(name="smoke-server")
     cleanup(lambda: cloud.network.delete_security_group(group))
     cloud.network.create_security_group_rule(
