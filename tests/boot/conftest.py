@@ -22,7 +22,7 @@ import hostimage as image
 from lxdhost.offline import run_program
 
 from .server import ServerUnderTest, first_server
-from .tenant import TenantNetwork
+from .tenant import NeutronLikeNetwork
 from .vm import Guest, GuestSpec, meta_data
 
 # The tools the suite runs, and the Debian package each comes from (named in the skip reason).
@@ -110,7 +110,7 @@ class BootedHost:
 
     variant: Variant
     server: ServerUnderTest
-    network: TenantNetwork
+    network: NeutronLikeNetwork
     guest: Guest
     tap: str
     figures: Figures
@@ -174,11 +174,11 @@ class Launch:
     server: ServerUnderTest
     workdir: Path
     figures: Figures
-    network: TenantNetwork | None = None
+    network: NeutronLikeNetwork | None = None
     guest: Guest | None = None
 
     def start(self, built: image.HostImage, ssh_key: Path) -> None:
-        self.network = TenantNetwork(
+        self.network = NeutronLikeNetwork(
             self.server.subnet, self.server.mtu, mirror_root=built.apt_repository
         ).open()
         self.network.add_port(TAP, self.server.port)

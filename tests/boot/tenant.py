@@ -8,7 +8,7 @@
   sender's MAC and address) are the port's own or one of its `allowed_address_pairs`;
 - the cloud's local package mirror, over HTTP on the gateway address.
 
-The rendering functions are pure and unit-tested; `TenantNetwork` runs them in a namespace it
+The rendering functions are pure and unit-tested; `NeutronLikeNetwork` runs them in a namespace it
 creates, and removes the namespace and every process it started when it closes.
 """
 
@@ -156,7 +156,7 @@ def run(argv: Sequence[str], timeout: float = 60) -> str:
     return result.stdout
 
 
-class TenantNetwork:
+class NeutronLikeNetwork:
     """The tenant network in its own namespace; a context manager that always cleans up."""
 
     def __init__(self, subnet: Subnet, mtu: int, mirror_root: Path | None = None) -> None:
@@ -170,7 +170,7 @@ class TenantNetwork:
         self._processes: list[subprocess.Popen[bytes]] = []
         self._ports: dict[str, Port] = {}  # tap -> port
 
-    def open(self) -> TenantNetwork:
+    def open(self) -> NeutronLikeNetwork:
         """Create the namespace and start its services; on failure, remove what was made."""
         try:
             self._create()
@@ -179,7 +179,7 @@ class TenantNetwork:
             raise
         return self
 
-    def __enter__(self) -> TenantNetwork:
+    def __enter__(self) -> NeutronLikeNetwork:
         return self.open()
 
     def __exit__(

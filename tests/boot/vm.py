@@ -18,7 +18,7 @@ from pathlib import Path
 
 from hostimage import HostImage
 
-from .tenant import TenantNetwork
+from .tenant import NeutronLikeNetwork
 
 # cloud-init's final stage prints this on the console when a boot's modules are done.
 FINISHED = re.compile(r"Cloud-init v\. \S+ finished at ")
@@ -92,7 +92,7 @@ class Guest:
 
     def __init__(
         self,
-        network: TenantNetwork,
+        network: NeutronLikeNetwork,
         tap: str,
         image: HostImage,
         spec: GuestSpec,
