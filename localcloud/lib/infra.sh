@@ -4,7 +4,7 @@
 # Dummy links are missing from some kernels: veth pairs with both ends inside the namespace
 # stand in for the VXLAN endpoint and for the external network's "wire".
 start_namespace() {
-  ip netns list | grep -qw "$LC_NS" || ip netns add "$LC_NS"
+  ip netns list 2>/dev/null | grep -qw "$LC_NS" || ip netns add "$LC_NS"
   nsx ip link set lo up
   nsx ip link show "$LC_VXLAN_DEVICE" >/dev/null 2>&1 ||
     nsx ip link add "$LC_VXLAN_DEVICE" type veth peer name "${LC_VXLAN_DEVICE}p"

@@ -27,4 +27,6 @@ init_keystone() { once_per_version keystone keystone _init_keystone; }
 start_keystone() {
   run_process keystone root /usr/bin/uwsgi_python311 --ini "$LC_STATE/uwsgi/keystone.ini"
   wait_for keystone 60 http_answers "http://$LC_HOST:5000/v3"
+  # Answering is not enough: a token proves its database and its keys too.
+  wait_for keystone 60 os_admin token issue
 }
