@@ -112,7 +112,8 @@ is_running() { pid_of "$1" >/dev/null; }
 
 # run_process NAME USER CMD...: start CMD in the namespace as USER (root: as is), its output to
 # $LC_LOGS/NAME.log, its PID (the daemon's own: ip netns exec and setpriv exec) to
-# $LC_RUN/NAME.pid. A process already running under that name is left alone.
+# $LC_RUN/NAME.pid. A process already running under that name is left alone. The daemon does
+# not inherit the lock's descriptor (9), which would hold the lock as long as it runs.
 run_process() {
   local name=$1 user=$2
   shift 2
@@ -121,10 +122,10 @@ run_process() {
   fi
   echo "==== $(date -u +%FT%TZ) started by local-cloud: $*" >>"$LC_LOGS/$name.log"
   if [ "$user" = root ]; then
-    ip netns exec "$LC_NS" "$@" >>"$LC_LOGS/$name.log" 2>&1 </dev/null &
+    ip netns exec "$LC_NS" "$@" >>"$LC_LOGS/$name.log" 2>&1 </dev/null 9>&- &
   else
     ip netns exec "$LC_NS" setpriv --reuid="$user" --regid="$user" --init-groups -- \
-      env HOME="/var/lib/$user" "$@" >>"$LC_LOGS/$name.log" 2>&1 </dev/null &
+      env HOME="/var/lib/$user" "$@" >>"$LC_LOGS/$name.log" 2>&1 </dev/null 9>&- &
   fi
   echo "$! $(start_time $!)" >"$LC_RUN/$name.pid"
 }
