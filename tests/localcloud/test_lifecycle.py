@@ -43,16 +43,30 @@ def started_processes() -> dict[int, str]:
     processes = {}
     for pid_file in Path(SETTINGS["LC_RUN"]).glob("*.pid"):
         # "PID START": the start time tells a reused PID from ours (scripts/local-cloud).
-        processes[int(pid_file.read_text().split()[0])] = pid_file.stem
+        pid = int(pid_file.read_text().split()[0])
+        processes[pid] = pid_file.stem
+        # Its workers too (neutron-server's, uwsgi's, rabbitmq's Erlang VM).
+        for child in descendants(pid):
+            processes[child] = f"{pid_file.stem} worker"
     for line in run("ps", "-eo", "pid=,args=").stdout.splitlines():
-        pid, _, args = line.strip().partition(" ")
+        pid_text, _, args = line.strip().partition(" ")
         if (
             re.search(r"privsep-helper.*--config-file /etc/(neutron|nova)/", args)
             or re.search(r"qemu-system-x86_64.*guest=instance-", args)
             or re.search(r"^(dnsmasq|haproxy) .*neutron", args)
         ):
-            processes[int(pid)] = args.split()[0]
+            processes[int(pid_text)] = args.split()[0]
     return processes
+
+
+def descendants(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:  # the task ended meanwhile
+            continue
+    return [*children, *(grandchild for child in children for grandchild in descendants(child))]
 
 
 def alive(pid: int) -> bool:
