@@ -111,3 +111,10 @@ wait_neutron_agents() { wait_for neutron-linuxbridge-agent 180 agents_alive; }
 neutron_children() {
   cat /var/lib/neutron/dhcp/*/pid /var/lib/neutron/external/pids/*.pid* 2>/dev/null
 }
+
+# The privsep helpers of our Neutron agents and nova-compute: started through rootwrap, they are
+# nobody's recorded child; their command lines name our configuration files.
+privsep_helpers() {
+  ps -eo pid=,args= |
+    awk '$0 ~ /privsep-helper/ && $0 ~ /--config-file \/etc\/(neutron|nova)\// { print $1 }'
+}

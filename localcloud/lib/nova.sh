@@ -107,13 +107,14 @@ start_nova_compute() {
     --config-file /etc/nova/nova-compute.conf
 }
 
-compute_service_up() {
-  os_admin compute service list --service nova-compute -f value -c State | grep -qx up
+# nova_service_up NAME: nova-NAME reports up (conductor, scheduler, compute).
+nova_service_up() {
+  os_admin compute service list --service "nova-$1" -f value -c State | grep -qx up
 }
 
 # The compute host joins cell1 once it has reported.
 register_compute() {
-  wait_for nova-compute 180 compute_service_up
+  wait_for nova-compute 180 nova_service_up compute
   wait_for nova-metadata 60 http_answers "http://$LC_HOST:8775/"
   as_user nova nova-manage cell_v2 discover_hosts >>"$LC_LOGS/setup-nova.log" 2>&1 ||
     die_service nova-compute "nova-manage cell_v2 discover_hosts failed (log $LC_LOGS/setup-nova.log)"

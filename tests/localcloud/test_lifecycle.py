@@ -30,10 +30,15 @@ def in_cloud(*argv: str) -> subprocess.CompletedProcess[str]:
     return run("ip", "netns", "exec", SETTINGS["LC_NS"], *argv)
 
 
+def openstack_run(*argv: str) -> subprocess.CompletedProcess[str]:
+    """An openstack command as the project's user, whatever its outcome."""
+    return in_cloud("openstack", "--os-cloud", SETTINGS["LC_CLOUD"], *argv)
+
+
 def openstack(*argv: str) -> str:
-    """An openstack command as the project's user; its answer, if any, as a bare value."""
+    """An openstack command as the project's user that must succeed; its answer as a value."""
     value = ("-f", "value") if "-c" in argv else ()
-    result = in_cloud("openstack", "--os-cloud", SETTINGS["LC_CLOUD"], *argv, *value)
+    result = openstack_run(*argv, *value)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -116,19 +121,9 @@ def running_server() -> Iterator[None]:
         yield
     finally:
         if run(SCRIPT, "status").returncode == 0:
-            in_cloud(
-                "openstack",
-                "--os-cloud",
-                SETTINGS["LC_CLOUD"],
-                "server",
-                "delete",
-                "--wait",
-                "lifecycle",
-            )
-            in_cloud("openstack", "--os-cloud", SETTINGS["LC_CLOUD"], "network", "delete", network)
-            gone = in_cloud(
-                "openstack", "--os-cloud", SETTINGS["LC_CLOUD"], "network", "show", network
-            )
+            openstack_run("server", "delete", "--wait", "lifecycle")
+            openstack_run("network", "delete", network)
+            gone = openstack_run("network", "show", network)
             assert gone.returncode != 0, f"network {network} was not deleted"
 
 
