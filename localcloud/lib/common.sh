@@ -105,7 +105,8 @@ as_user() {
 start_time() { awk '{ print $22 }' "/proc/$1/stat" 2>/dev/null; }
 pid_of() {
   local pid start
-  read -r pid start <"$LC_RUN/$1.pid" 2>/dev/null || return 1
+  [ -f "$LC_RUN/$1.pid" ] || return 1
+  read -r pid start <"$LC_RUN/$1.pid" || return 1
   [ -n "$pid" ] && [ "$(start_time "$pid")" = "$start" ] && echo "$pid"
 }
 is_running() { pid_of "$1" >/dev/null; }
