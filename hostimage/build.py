@@ -112,8 +112,10 @@ class ContainerImage:
 
 
 # Packages every host image has. `locales` because cloud-init's locale module fails without
-# it, and an error should mean the user-data, not the image. No ifupdown or netplan here: each
-# layout's image adds its own, as Debian's cloud images ship one or the other.
+# it, and an error should mean the user-data, not the image. `dbus` as Debian's cloud images
+# have it: `netplan apply` reconfigures systemd-networkd through `networkctl`, which talks to
+# it over the system bus. No ifupdown or netplan here: each layout's image adds its own, as
+# Debian's cloud images ship one or the other.
 HOST_BASE_INCLUDE = (
     "systemd-sysv",
     "udev",
@@ -134,6 +136,7 @@ HOST_BASE_APT = (
     "iputils-ping",
     "dnsmasq-base",
     "apparmor",
+    "dbus",
 )
 
 LAYOUT_PACKAGES: Mapping[str, tuple[str, ...]] = {

@@ -33,7 +33,7 @@ from userdata.cloudconfig import (
     is_ssh_public_key,
     package_problems,
 )
-from userdata.host import DISTROS, LXD_FORMS, Distro, LxdForm
+from userdata.host import BRING_UPS, DISTROS, LXD_FORMS, BringUp, Distro, LxdForm
 from userdata.network import MAX_MTU, MIN_MTU, NETWORK_RENDERERS, NetworkRenderer, is_mtu
 
 PROJECT = "lxdhost"
@@ -120,6 +120,10 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "How LXD is initialised: `preseed` (a full `lxd init --preseed`) or `module` "
               "(cloud-init's lxd `init` + `bridge`)",
               LXD_FORMS),
+    ConfigKey("bringUp", "string", "reboot",
+              "How br0 takes the NIC's address on the first boot: `reboot` (once cloud-init "
+              "has finished) or `in-place` (applied from runcmd, no second boot)",
+              BRING_UPS),
     ConfigKey("storageBackend", "string", "dir",
               "LXD storage backend (cloud-init's `storage_backend`)", STORAGE_BACKENDS),
     ConfigKey("slotsPerHost", "integer", 10,
@@ -416,6 +420,7 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     read.problems.extend(package_problems(packages, "packages"))
 
     lxd_form: LxdForm = read.one_of("lxdInit")
+    bring_up: BringUp = read.one_of("bringUp")
     storage_backend: StorageBackend = read.one_of("storageBackend")
     ssh_user = read.optional_string("sshUser")
     container_access = read.choice("containerAccess", ContainerAccess)
@@ -482,6 +487,7 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
                 distro=distro,
                 network_renderer=renderer or None,
                 lxd_form=lxd_form,
+                bring_up=bring_up,
                 storage_backend=storage_backend,
                 packages=packages,
                 # LXD listens on the network only when its API port is opened to someone.

@@ -29,6 +29,7 @@ _USER_DATA_FIELD_KEYS = {
     "distro": "distro",
     "network_renderer": "hostNetwork",
     "lxd_form": "lxdInit",
+    "bring_up": "bringUp",
     "storage_backend": "storageBackend",
     "lxd_network_port": "lxdApiPort",
 }

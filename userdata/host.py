@@ -1,8 +1,15 @@
 """A whole LXD host described in one value, and the user_data it boots with.
 
 `HostSpec` -> `build_cloud_config` -> `CloudConfig` -> `render_host` text. The first boot writes
-the bridge files, installs what is missing, initialises LXD and reboots once (`power_state`);
-the second boot has the host address on the bridge and containers bridged onto the network.
+the bridge files, installs what is missing and initialises LXD. Then the bridge takes the NIC's
+address in one of two ways (`bring_up`):
+
+- `reboot` (the blog's): `power_state` reboots once cloud-init has finished, and the second
+  boot starts with the address on the bridge;
+- `in-place`: runcmd's first command applies the bridge files in the running boot, and waits
+  until the bridge holds the NIC's address and MAC. No second boot.
+
+Either way the files on disk are the same, so a later reboot brings the host up the same way.
 """
 
 from __future__ import annotations
@@ -29,13 +36,15 @@ from userdata.cloudconfig import (
     ssh_key_problems,
 )
 from userdata.lxd import LxdProfile, https_address, module_form, preseed
-from userdata.network import HostBridge, NetworkRenderer
+from userdata.network import BRING_UP_PATH, HostBridge, NetworkRenderer
 from userdata.validation import Problem, UserDataError, Validated, raise_problems
 
 Distro = Literal["ubuntu", "debian"]
 DISTROS: tuple[Distro, ...] = typing.get_args(Distro)
 LxdForm = Literal["preseed", "module"]
 LXD_FORMS: tuple[LxdForm, ...] = typing.get_args(LxdForm)
+BringUp = Literal["reboot", "in-place"]
+BRING_UPS: tuple[BringUp, ...] = typing.get_args(BringUp)
 
 # What each distro's images bridge with when `network_renderer` is not given.
 DEFAULT_RENDERER: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian": "ifupdown"}
@@ -70,6 +79,9 @@ class HostSpec(Validated):
     # Extra LXD profiles (container slots); bridged NICs without a parent get `bridge`.
     profiles: tuple[LxdProfile, ...] = ()
     runcmd: tuple[Command, ...] = ()
+    # How the bridge takes the NIC's address on the first boot: a reboot, or in place.
+    bring_up: BringUp = "reboot"
+    # The reboot's power_state message and timeout (bring_up: reboot only).
     reboot_message: str = "Bye Bye"
     reboot_timeout: int = 60
 
@@ -181,6 +193,22 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
     write_files: list[WriteFile] = list(bridge.files())
     runcmd: list[Command] = []
     bootcmd: list[Command] = []
+    power_state = None
+    if spec.bring_up == "in-place":
+        # First in runcmd: after the packages (bridge-utils, netplan.io) and before phone-home.
+        # cloud-init runs runcmd as one script whose status is its last command's, so a failed
+        # bring-up stops it here rather than being hidden by the commands after it.
+        write_files.append(bridge.bring_up_file())
+        runcmd.append(f"{BRING_UP_PATH} || exit 1")
+    else:
+        # The bridge files take effect on this one reboot, once cloud-init has finished.
+        power_state = PowerState(
+            delay="now",
+            mode="reboot",
+            message=spec.reboot_message,
+            timeout=spec.reboot_timeout,
+            condition=True,
+        )
     if spec.lxd_form == "preseed":
         lxd = Lxd(
             preseed=preseed(
@@ -199,6 +227,7 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
             profiles=spec.profiles,
             network_address=spec.lxd_network_address,
             network_port=spec.lxd_network_port,
+            macaddress=spec.macaddress,
             # Debian 12's LXD 5.0 makes lxdbr0 in `lxd init --auto` (seen booting it); the
             # seed example keeps the blog's Ubuntu 16.04 document, of the LXD 2.0 era.
             lxd_init_creates_lxdbr0=spec.distro == "debian",
@@ -221,14 +250,7 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
         bootcmd=tuple(bootcmd),
         lxd=lxd,
         runcmd=tuple(runcmd),
-        # The bridge files take effect on this one reboot, once cloud-init has finished.
-        power_state=PowerState(
-            delay="now",
-            mode="reboot",
-            message=spec.reboot_message,
-            timeout=spec.reboot_timeout,
-            condition=True,
-        ),
+        power_state=power_state,
     )
 
 
@@ -240,7 +262,9 @@ def render_host(spec: HostSpec) -> str:
 
 
 __all__ = [
+    "BRING_UPS",
     "DEFAULT_RENDERER",
+    "BringUp",
     "HostSpec",
     "UserDataError",
     "build_cloud_config",

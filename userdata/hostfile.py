@@ -88,6 +88,12 @@ KEYS: tuple[Key, ...] = (
         "other LXD profiles: {name, description, config: {key: string}, devices: {name: "
         "{key: string}}}; bridged NICs without parent get the bridge",
     ),
+    Key(
+        "bring_up",
+        "reboot | in-place",
+        "how the bridge takes the NIC's address on the first boot: a reboot once cloud-init "
+        "has finished, or in place from runcmd's first command",
+    ),
     Key("reboot_message", "string", "power_state.message of the one reboot"),
     Key("reboot_timeout", "integer", "seconds power_state waits for cloud-init to finish"),
 )

@@ -307,6 +307,7 @@ def module_form(
     network_address: str | None = None,
     network_port: int | None = None,
     lxd_init_creates_lxdbr0: bool = False,
+    macaddress: str | None = None,
 ) -> ModuleForm:
     """`lxd init --auto` with the storage backend, the existing bridge on the default profile.
 
@@ -329,9 +330,15 @@ def module_form(
         # No `init`: the module only attaches the bridge, and runcmd (after the lxd module)
         # makes the pool and the root disk `lxd init --auto` would have made. bootcmd runs
         # before LXD can be reached but after the network: it makes an empty br0 on the first
-        # boot (ifupdown's br0 replaces it after the reboot) so that the attach finds it.
+        # boot so that the attach finds it. The layout's own br0 replaces it at the reboot, or
+        # takes it over when the bridge comes up in place.
         lxd = Lxd(bridge=existing_bridge)
-        bootcmd = (f"ip link show {bridge} >/dev/null 2>&1 || ip link add {bridge} type bridge",)
+        # With the port's MAC: a renderer that finds the bridge there (systemd-networkd, when
+        # the bridge comes up in place) takes it as it is and sets no MAC of its own.
+        address = f" address {macaddress}" if macaddress else ""
+        bootcmd = (
+            f"ip link show {bridge} >/dev/null 2>&1 || ip link add {bridge}{address} type bridge",
+        )
         commands.append(f"lxc storage create {storage_pool} {storage_backend}")
         commands.append(f"lxc profile device add default root disk path=/ pool={storage_pool}")
         if network_address:

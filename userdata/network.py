@@ -6,10 +6,12 @@ Two renderers, both from jinja2 templates shipped in `templates/`:
   and its systemd `.link` file that keeps the bridge's name;
 - `netplan`: one netplan file bridging the NIC, mode 0600 as netplan wants.
 
-User-data cannot change the network of the boot it runs in: the files take effect on the one
-reboot that `power_state` asks for. `/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg` keeps
-cloud-init from writing its own config back, and the renderer makes sure the config cloud-init
-already wrote on the first boot (which would keep DHCP on the NIC itself) is not read.
+The files take effect at the next boot. A host brought up in place does not wait for one: a
+script per renderer (`bring_up_file`) applies them from runcmd, with the renderer's own tools,
+and checks that the bridge holds the NIC's address and MAC. `/etc/cloud/cloud.cfg.d/
+99-disable-network-config.cfg` keeps cloud-init from writing its own config back, and the
+renderer makes sure the config cloud-init already wrote on the first boot (which would keep
+DHCP on the NIC itself) is not read.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ INTERFACES_PATH = "/etc/network/interfaces"
 DISABLE_NETWORK_CONFIG_PATH = "/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg"
 CLOUD_INIT_NETPLAN_PATH = "/etc/netplan/50-cloud-init.yaml"
 BRIDGE_LINK_PATH = "/etc/systemd/network/10-bridge.link"  # the blog's name; one bridge per host
+BRING_UP_PATH = "/usr/local/sbin/lxdhost-bring-up"
+# How long the bring-up waits for the bridge's lease: a DHCP exchange takes seconds, but a
+# client that missed the first offer retries after several.
+BRING_UP_TIMEOUT = 120
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -175,3 +181,17 @@ class HostBridge:
                 )
             )
         return tuple(files)
+
+    def bring_up_file(self) -> WriteFile:
+        """The script that moves the NIC's address onto the bridge now, in the running boot."""
+        return WriteFile(
+            BRING_UP_PATH,
+            render_template(
+                f"bring-up-{self.renderer}.sh.j2",
+                interface=self.interface,
+                bridge=self.bridge,
+                bridge_file=self.netplan_path,
+                timeout=BRING_UP_TIMEOUT,
+            ),
+            permissions="0755",
+        )

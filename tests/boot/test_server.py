@@ -7,14 +7,19 @@ import ipaddress
 import pytest
 import yaml
 
-from .conftest import VARIANTS, Variant, server_for
+from .harness import VARIANTS, Variant, server_for
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)
 def test_server_under_test_comes_from_the_program(variant: Variant) -> None:
     server = server_for(variant)
     assert server.user_data.startswith("#cloud-config\n")
-    assert "power_state" in yaml.safe_load(server.user_data)
+    document = yaml.safe_load(server.user_data)
+    if variant.bring_up == "reboot":
+        assert document["power_state"]["mode"] == "reboot"
+    else:
+        assert "power_state" not in document
+        assert document["runcmd"][0] == "/usr/local/sbin/lxdhost-bring-up || exit 1"
     # Neutron's answers, as the offline engine plays them.
     assert server.port.mac_address.startswith("fa:16:3e:")
     assert server.subnet.in_allocation_pool(server.port.fixed_ip)
@@ -38,12 +43,14 @@ def test_server_under_test_comes_from_the_program(variant: Variant) -> None:
         # LXD 5.0's `lxd init --auto` would put eth0 on a new lxdbr0; the first boot has no br0.
         pytest.param(
             VARIANTS[1],
-            "ip link add br0 type bridge",
+            "|| ip link add br0 address fa:16:3e:",
             id="ifupdown-module-has-br0-before-the-lxd-module-attaches-it",
         ),
         pytest.param(
             VARIANTS[1], "lxc storage create default dir", id="ifupdown-module-makes-its-pool"
         ),
+        pytest.param(VARIANTS[2], "netplan apply", id="netplan-in-place-applies-netplan"),
+        pytest.param(VARIANTS[3], "ifup br0", id="ifupdown-in-place-brings-up-br0"),
     ],
 )
 def test_each_variant_renders_its_own_layout(variant: Variant, marker: str) -> None:

@@ -1,0 +1,288 @@
+"""Boot each variant's host several times, one VM at a time, and print how long it took.
+
+The time-to-ready benchmark (`bench/time_to_ready.py`) and the soak script (`scripts/soak-boot`)
+are this module with different settings. A run boots one host from qemu's start to its first
+container at the gateway, the boot test's way (`harness`, `checks`), and records:
+
+- first boot done: cloud-init's final stage finished the first time;
+- host ready: the boots the variant needs are done, SSH answers on the port's address, and
+  LXD's default profile is on br0;
+- first container at the gateway: the slot container, launched from the image the host
+  carries, has run its own cloud-init and pings the gateway.
+
+With `--checks` (the soak) each run then also does the boot test's checks, including one more
+reboot; a run that fails anything counts as failed, and its serial log is kept. Variants run in
+turn within each round, so that a slower hour of the machine spreads over all of them.
+
+Not a test: figures vary with the machine's load. Needs root and the boot test's packages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import hostimage as image
+
+from .checks import (
+    check_after_reboot,
+    check_bridge,
+    check_cloud_init,
+    check_lxd,
+    ensure_image,
+    first_container_reaches_the_gateway,
+)
+from .harness import TOOLS, VARIANTS, Figures, Launch, Variant, bring_up, server_for
+
+STAGE = re.compile(r"Finished stage: \((\S+)\) ([\d.]+) seconds")
+BLAME = re.compile(r"^\s*([\d.]+)s \((\S+)\)$")
+RECORD = re.compile(r"^-- Boot Record (\d+) --$")
+# The first boot's cloud-init steps the breakdown shows, by `cloud-init analyze` name.
+MODULES = {
+    "modules-final/config-package-update-upgrade-install": "packages (apt-get update, install)",
+    "modules-final/config-lxd": "lxd module",
+    "modules-final/config-scripts-user": "runcmd (bring-up, LXD commands)",
+    "modules-config/config-locale": "locale",
+}
+STAGES = ("init-local", "init-network", "modules-config", "modules-final")
+
+
+@dataclass
+class Run:
+    variant: Variant
+    number: int
+    figures: Figures = field(default_factory=Figures)
+    # Seconds per step: cloud-init's stages and modules on the first boot, the image import, the
+    # container from launch to the gateway.
+    steps: dict[str, float] = field(default_factory=dict)
+    failure: str | None = None
+    kept: Path | None = None
+
+
+def analyze(text: str) -> dict[str, float]:
+    """The first boot's stage and module times from `cloud-init analyze show` and `blame`."""
+    steps: dict[str, float] = {}
+    shown, blamed = text.split("\n=== blame ===\n", 1)
+    for name, seconds in STAGE.findall(shown.split("-- Boot Record 02 --")[0]):
+        steps.setdefault(f"stage {name}", float(seconds))
+    record = 0
+    for line in blamed.splitlines():
+        header = RECORD.match(line.strip())
+        if header:
+            record = int(header.group(1))
+            continue
+        match = BLAME.match(line)
+        if record == 1 and match and match.group(2) in MODULES:
+            steps[MODULES[match.group(2)]] = float(match.group(1))
+    return steps
+
+
+def run_once(
+    variant: Variant,
+    number: int,
+    container_image: image.ContainerImage,
+    ssh_key: Path,
+    *,
+    checks: bool,
+    keep: Path,
+) -> Run:
+    run = Run(variant, number)
+    launch = Launch(
+        variant=variant,
+        server=server_for(variant),
+        workdir=Path(tempfile.mkdtemp(prefix=f"lxdhost-boot-{variant.id}-")),
+        figures=run.figures,
+    )
+    try:
+        launch.prepare(container_image, ssh_key)
+        host = bring_up(launch, log=False)
+        parent = host.guest.ssh("lxc profile device get default eth0 parent").strip()
+        if parent != "br0":
+            raise AssertionError(f"LXD's default profile is on {parent!r}, not br0")
+        run.figures.host_ready = host.guest.elapsed()
+        started = time.monotonic()
+        ensure_image(host)
+        run.steps["image import"] = time.monotonic() - started
+        started = time.monotonic()
+        first_container_reaches_the_gateway(host)
+        run.steps["container: launch to gateway"] = time.monotonic() - started
+        run.figures.container_reached_gateway = host.guest.elapsed()
+        if run.figures.second_boot_done is not None and run.figures.first_boot_done is not None:
+            run.steps["second boot"] = run.figures.second_boot_done - run.figures.first_boot_done
+        run.steps.update(
+            analyze(
+                host.guest.ssh("cloud-init analyze show")
+                + "\n=== blame ===\n"
+                + host.guest.ssh("cloud-init analyze blame")
+            )
+        )
+        if checks:
+            check_cloud_init(host, variant.boots_to_ready)
+            check_bridge(host)
+            check_lxd(host)
+            check_after_reboot(host, "slot-container")
+    except (AssertionError, RuntimeError, subprocess.SubprocessError, OSError) as error:
+        run.failure = f"{type(error).__name__}: {error}"
+        run.kept = keep / f"{variant.id}-{number}"
+    finally:
+        launch.close(run.kept)
+    return run
+
+
+def spread(values: Sequence[float]) -> str:
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.0f} s"
+    return f"{statistics.median(values):.0f} s ({min(values):.0f}-{max(values):.0f})"
+
+
+def figure(runs: Sequence[Run], name: str) -> list[float]:
+    values = (getattr(run.figures, name) for run in runs if run.failure is None)
+    return [value for value in values if value is not None]
+
+
+def report(runs: Sequence[Run], variants: Sequence[Variant]) -> str:
+    lines = [
+        "Seconds from qemu's start: median (min-max) over the runs that passed.",
+        "",
+        "| variant | runs | failed | first boot done | host ready "
+        "| first container at the gateway |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    by_variant = {v.id: [run for run in runs if run.variant == v] for v in variants}
+    for variant in variants:
+        mine = by_variant[variant.id]
+        failed = sum(run.failure is not None for run in mine)
+        lines.append(
+            f"| {variant.id} | {len(mine)} | {failed} | "
+            f"{spread(figure(mine, 'first_boot_done'))} | {spread(figure(mine, 'host_ready'))} | "
+            f"{spread(figure(mine, 'container_reached_gateway'))} |"
+        )
+    lines.append("")
+    for variant in variants:
+        same_layout = [
+            v
+            for v in variants
+            if (v.host_network, v.lxd_init, v.bring_up)
+            == (variant.host_network, variant.lxd_init, "reboot")
+        ]
+        if variant.bring_up == "reboot" or not same_layout:
+            continue
+        reboot = same_layout[0]
+        in_place = figure(by_variant[variant.id], "container_reached_gateway")
+        rebooted = figure(by_variant[reboot.id], "container_reached_gateway")
+        if in_place and rebooted:
+            ratio = statistics.median(in_place) / statistics.median(rebooted)
+            lines.append(
+                f"first container at the gateway, {variant.id} / {reboot.id}: {ratio:.2f}"
+                " (target <= 0.70)"
+            )
+    passed = [run for run in runs if run.failure is None]
+    steps = sorted({step for run in passed for step in run.steps})
+    if steps:
+        lines += ["", "Steps, median seconds:", ""]
+        lines.append("| step | " + " | ".join(v.id for v in variants) + " |")
+        lines.append("|---|" + "---:|" * len(variants))
+        for step in steps:
+            cells = []
+            for variant in variants:
+                values = [r.steps[step] for r in passed if r.variant == variant and step in r.steps]
+                cells.append(f"{statistics.median(values):.1f}" if values else "-")
+            lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    failures = [run for run in runs if run.failure is not None]
+    if failures:
+        lines += ["", "Failures:"]
+        for run in failures:
+            first = (run.failure or "").splitlines()[0]
+            lines.append(f"- {run.variant.id} run {run.number}: {first} (kept in {run.kept})")
+    return "\n".join(lines)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None, *, checks_default: bool = False) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=5 if checks_default else 3,
+        help="boots per variant (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=[v.id for v in VARIANTS],
+        default=[v.id for v in VARIANTS],
+        help="which of the boot test's variants (default: all)",
+    )
+    parser.add_argument(
+        "--checks",
+        action=argparse.BooleanOptionalAction,
+        default=checks_default,
+        help="run the boot test's checks after each run, one more reboot included",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=Path("/var/tmp/lxdhost-boot-runs"),
+        help="where a failed run's serial log, seed and overlay are kept",
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs: at least 1")
+    if os.geteuid() != 0:
+        parser.error("needs root (network namespaces, taps, nftables, debootstrap)")
+    missing = sorted({package for tool, package in TOOLS.items() if shutil.which(tool) is None})
+    if missing:
+        parser.error(f"needs the Debian packages {', '.join(missing)} (scripts/install --boot)")
+    signal.signal(signal.SIGTERM, _interrupt)
+    variants = [v for v in VARIANTS if v.id in args.variants]
+    container_image = image.build_container_image()
+    folder = Path(tempfile.mkdtemp(prefix="lxdhost-boot-key-"))
+    runs: list[Run] = []
+    began = time.monotonic()
+    try:
+        ssh_key = folder / "id_ed25519"
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "boot-runs", "-f", str(ssh_key)],
+            check=True,
+        )
+        for number in range(1, args.runs + 1):
+            for variant in variants:
+                print(f"[{variant.id} run {number}/{args.runs}] booting", flush=True)
+                run = run_once(
+                    variant, number, container_image, ssh_key, checks=args.checks, keep=args.keep
+                )
+                runs.append(run)
+                outcome = run.failure.splitlines()[0] if run.failure else "passed"
+                print(
+                    f"[{variant.id} run {number}/{args.runs}] {run.figures.line(variant.id)}"
+                    f"; {outcome} ({(time.monotonic() - began) / 60:.0f} min in)",
+                    flush=True,
+                )
+    except KeyboardInterrupt:
+        print("interrupted: the report covers the runs that ended", file=sys.stderr)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print()
+    print(report(runs, variants))
+    return 1 if any(run.failure for run in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(checks_default=True))
