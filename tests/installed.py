@@ -86,6 +86,7 @@ class DebianPythonModule(Tool):
 CLOUD_INIT = Tool("cloud-init", "cloud-init")
 NETPLAN = Tool("netplan", "netplan.io")
 IFQUERY = Tool("ifquery", "ifupdown")
+SHELLCHECK = Tool("shellcheck", "shellcheck")
 CLOUD_INIT_PYTHON = DebianPythonModule("/usr/bin/python3", "cloud-init", module="cloudinit")
 
 

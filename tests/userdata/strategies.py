@@ -84,6 +84,7 @@ def host_specs(
         macaddress=draw(st.none() | st.integers(0, 2**24 - 1).map(lambda n: _mac("fa:16:3e", n))),
         disable_cloud_init_network=draw(st.booleans()),
         lxd_form=lxd_form or draw(st.sampled_from(["preseed", "module"])),  # type: ignore[arg-type]
+        bring_up=draw(st.sampled_from(["reboot", "in-place"])),
         storage_backend=draw(st.sampled_from(["dir", "zfs", "lvm", "btrfs"])),
         storage_pool=draw(st.sampled_from(["default", "pool1", "fast.ssd"])),
         lxd_network_address=draw(st.none() | st.sampled_from(["0.0.0.0", "::", "192.168.0.5"])),

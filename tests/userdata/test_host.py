@@ -98,6 +98,68 @@ def test_every_host_reboots_once_so_the_bridge_takes_effect() -> None:
     }
 
 
+def test_a_host_brought_up_in_place_runs_the_bring_up_first_and_does_not_reboot() -> None:
+    spec = HostSpec(
+        distro="debian",
+        lxd_form="module",
+        profiles=(SLOT,),
+        runcmd=("echo ready",),
+        bring_up="in-place",
+    )
+    rendered = document(spec)
+    assert "power_state" not in rendered
+    runcmd = rendered["runcmd"]
+    # Before the module form's LXD commands and the user's own, and stopping the script when
+    # it fails: cloud-init's runcmd script otherwise ends with the last command's status.
+    assert runcmd[0] == "/usr/local/sbin/lxdhost-bring-up || exit 1"
+    assert runcmd[1:] == document(dataclasses.replace(spec, bring_up="reboot"))["runcmd"]
+    scripts = [
+        f for f in rendered["write_files"] if f["path"] == "/usr/local/sbin/lxdhost-bring-up"
+    ]
+    assert [f["permissions"] for f in scripts] == ["0755"]
+    # The same bridge files either way: a later boot comes up as a rebooted host does.
+    rebooted = document(dataclasses.replace(spec, bring_up="reboot"))["write_files"]
+    assert [f for f in rendered["write_files"] if f not in scripts] == rebooted
+
+
+@pytest.mark.parametrize(
+    ("renderer", "steps"),
+    [
+        ("netplan", ["netplan apply", "wait_for_bridge"]),
+        (
+            "ifupdown",
+            [
+                "dhclient -r -pf /run/dhclient.ens3.pid",
+                "ip -4 addr flush dev ens3",
+                "ifup --force ens3",
+                "ifup br0",
+                "wait_for_bridge",
+            ],
+        ),
+    ],
+)
+def test_the_bring_up_uses_the_renderers_own_tools_in_order(
+    renderer: str, steps: list[str]
+) -> None:
+    spec = HostSpec(distro="debian", network_renderer=renderer, bring_up="in-place")  # type: ignore[arg-type]
+    script = next(
+        f["content"]
+        for f in document(spec)["write_files"]
+        if f["path"] == "/usr/local/sbin/lxdhost-bring-up"
+    )
+    body = script[script.index("before=$(address_of ens3)") :]
+    positions = [body.find(step) for step in steps]
+    assert -1 not in positions, (steps, body)
+    assert positions == sorted(positions), body
+
+
+def test_the_module_forms_empty_bridge_has_the_ports_mac() -> None:
+    spec = HostSpec(distro="debian", lxd_form="module", macaddress="fa:16:3e:ab:cd:ef")
+    assert document(spec)["bootcmd"] == [
+        "ip link show br0 >/dev/null 2>&1 || ip link add br0 address fa:16:3e:ab:cd:ef type bridge"
+    ]
+
+
 def test_preseed_form_carries_the_profiles_and_no_init_or_bridge() -> None:
     lxd = document(HostSpec(profiles=(SLOT,)))["lxd"]
     assert list(lxd) == ["preseed"]  # type: ignore[arg-type]
