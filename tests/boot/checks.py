@@ -48,10 +48,37 @@ def slot_address(profile: dict[str, Any]) -> tuple[str, str]:
     return nic["hwaddr"], str(ipaddress.ip_interface(subnet["address"]).ip)
 
 
+IMPORT_UNIT = "lxdhost-image-import"
+IMPORT_TIMEOUT = 600
+# Started in the background, so that a connection the bring-up drops cannot stop it.
+START_IMPORT = (
+    f"lxc info >/dev/null 2>&1 && systemd-run --quiet --unit {IMPORT_UNIT} "
+    "--property Type=oneshot --remain-after-exit "
+    f"lxc image import {CONTAINER_IMAGE_PATH} --alias {IMAGE_ALIAS}"
+)
+
+
 def ensure_image(host: BootedHost) -> None:
-    if not host.image_imported:
+    """The container image is in LXD: imported now, or waited for if it was started early."""
+    if host.image_imported:
+        return
+    if not host.import_started:
         host.guest.ssh(f"lxc image import {CONTAINER_IMAGE_PATH} --alias {IMAGE_ALIAS}", 600)
-        host.image_imported = True
+    else:
+        deadline = time.monotonic() + IMPORT_TIMEOUT
+        state: list[str] = []
+        # A oneshot unit is "activating" while its command runs.
+        while time.monotonic() < deadline:
+            state = host.guest.ssh(
+                f"systemctl show --property ActiveState,Result --value {IMPORT_UNIT}"
+            ).split()
+            if state[:1] != ["activating"]:
+                break
+            time.sleep(2)
+        if state != ["active", "success"]:
+            journal = host.guest.ssh_status(f"journalctl --no-pager -u {IMPORT_UNIT}").stdout
+            raise host.guest.fail(f"the early image import ended {state}:\n{journal[-2000:]}")
+    host.image_imported = True
 
 
 def launch(host: BootedHost, name: str, profiles: list[str], config: dict[str, str]) -> None:

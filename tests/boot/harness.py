@@ -133,6 +133,7 @@ class BootedHost:
     figures: Figures
     containers: list[str] = field(default_factory=list)
     image_imported: bool = False
+    import_started: bool = False  # the container image's import began while the host came up
 
 
 def server_for(variant: Variant) -> ServerUnderTest:

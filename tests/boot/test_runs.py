@@ -69,3 +69,12 @@ def test_report_gives_median_and_range_counts_failures_and_compares_the_bring_up
     assert "netplan-preseed-in-place / netplan-preseed: 0.65 (target <= 0.70)" in text
     assert "| lxd module | 11.0 | 11.0 |" in text
     assert "- netplan-preseed-in-place run 2: AssertionError: br0 holds []" in text
+    assert "ifupdown-module-in-place / netplan-preseed" not in text  # no ifupdown run
+
+
+def test_report_compares_the_seeds_layout_in_place_with_netplan_and_the_reboot() -> None:
+    runs = [run("netplan-preseed", 1, 400.0), run("ifupdown-module-in-place", 1, 300.0)]
+    text = report(runs, list(VARIANTS))
+    assert "ifupdown-module-in-place / netplan-preseed: 0.75 (target <= 1.00" in text
+    # Each in-place variant is compared with the reboot of its own layout only.
+    assert "ifupdown-module-in-place / ifupdown-module:" not in text

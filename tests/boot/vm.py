@@ -20,8 +20,10 @@ from hostimage import HostImage
 
 from .tenant import NeutronLikeNetwork
 
-# cloud-init's final stage prints this on the console when a boot's modules are done.
+# cloud-init's final stage prints this on the console when a boot's modules are done; its
+# first stage, the other, when a boot's cloud-init begins.
 FINISHED = re.compile(r"Cloud-init v\. \S+ finished at ")
+STARTED = re.compile(r"Cloud-init v\. \S+ running 'init-local' ")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -168,6 +170,10 @@ class Guest:
             while len(self.boots_finished_at) < seen:
                 self.boots_finished_at.append(self.elapsed())
             time.sleep(1)
+
+    def boots_started(self) -> int:
+        """How many boots cloud-init has begun, from the console."""
+        return len(STARTED.findall(self.serial_text()))
 
     def wait_for_boot(self, number: int, timeout: float) -> float:
         """Wait for the end of boot `number` (cloud-init finished); seconds after qemu started."""
