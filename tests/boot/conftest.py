@@ -6,20 +6,26 @@ qemu) is removed when the fixture ends, whether the tests passed or not.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 import pytest
 
 import hostimage as image
 
-from .harness import TOOLS, VARIANTS, BootedHost, Figures, Launcher, Variant, bring_up
+from .harness import (
+    VARIANTS,
+    BootedHost,
+    Figures,
+    Launcher,
+    Variant,
+    bring_up,
+    make_ssh_key,
+    missing_requirements,
+    unwind_on_sigterm,
+)
 
 FIGURES: dict[str, Figures] = {}
 
@@ -32,18 +38,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 @pytest.fixture(scope="session")
 def boot_environment() -> None:
     """Skip, naming what is missing, where the suite cannot run."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root (network namespaces, taps, nftables, debootstrap)")
-    missing = sorted({package for tool, package in TOOLS.items() if shutil.which(tool) is None})
+    missing = missing_requirements()
     if missing:
-        pytest.skip(f"needs the Debian packages {', '.join(missing)} (scripts/install --boot)")
-    # A CI timeout sends SIGTERM: make it unwind like Ctrl-C, so every fixture's cleanup runs
-    # (no namespace, qemu or dnsmasq left behind).
-    signal.signal(signal.SIGTERM, _interrupt)
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+        pytest.skip(missing)
+    unwind_on_sigterm()
 
 
 @pytest.fixture(scope="session")
@@ -57,11 +55,7 @@ def container_image(boot_environment: None) -> image.ContainerImage:
 @pytest.fixture(scope="session")
 def ssh_key(boot_environment: None) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="lxdhost-boot-key-"))
-    key = folder / "id_ed25519"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "boot-test", "-f", str(key)],
-        check=True,
-    )
+    key = make_ssh_key(folder, "boot-test")
     yield key
     shutil.rmtree(folder, ignore_errors=True)
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import hostimage as image
 from lxdhost.offline import run_program
@@ -37,6 +40,37 @@ TOOLS = {
     "ip": "iproute2",
     "unshare": "util-linux",
 }
+
+
+def missing_requirements() -> str | None:
+    """What keeps the boots from running here (root, the Debian packages), or None."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, taps, nftables, debootstrap)"
+    missing = sorted({package for tool, package in TOOLS.items() if shutil.which(tool) is None})
+    if missing:
+        return f"needs the Debian packages {', '.join(missing)} (scripts/install --boot)"
+    return None
+
+
+def unwind_on_sigterm() -> None:
+    """Make SIGTERM (a CI timeout) unwind like Ctrl-C, so that every cleanup runs: no
+    namespace, qemu or dnsmasq is left behind."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def make_ssh_key(folder: Path, comment: str) -> Path:
+    """A new key pair in `folder`; the private key's path (the public one ends in .pub)."""
+    key = folder / "id_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)],
+        check=True,
+    )
+    return key
+
 
 # Bounded waits, generous for TCG on two shared cores (measured: first boot ~2-4 min).
 FIRST_BOOT_TIMEOUT = 900

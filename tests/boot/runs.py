@@ -20,10 +20,8 @@ Not a test: figures vary with the machine's load. Needs root and the boot test's
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +30,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 import hostimage as image
 
@@ -48,13 +45,15 @@ from .checks import (
 from .harness import (
     FIRST_BOOT_TIMEOUT,
     SECOND_BOOT_TIMEOUT,
-    TOOLS,
     VARIANTS,
     Figures,
     Launch,
     Variant,
     bring_up,
+    make_ssh_key,
+    missing_requirements,
     server_for,
+    unwind_on_sigterm,
 )
 
 STAGE = re.compile(r"Finished stage: \((\S+)\) ([\d.]+) seconds")
@@ -257,10 +256,6 @@ def report(runs: Sequence[Run], variants: Sequence[Variant]) -> str:
     return "\n".join(lines)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None, *, checks_default: bool = False) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -298,23 +293,17 @@ def main(argv: Sequence[str] | None = None, *, checks_default: bool = False) -> 
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs: at least 1")
-    if os.geteuid() != 0:
-        parser.error("needs root (network namespaces, taps, nftables, debootstrap)")
-    missing = sorted({package for tool, package in TOOLS.items() if shutil.which(tool) is None})
+    missing = missing_requirements()
     if missing:
-        parser.error(f"needs the Debian packages {', '.join(missing)} (scripts/install --boot)")
-    signal.signal(signal.SIGTERM, _interrupt)
+        parser.error(missing)
+    unwind_on_sigterm()
     variants = [v for v in VARIANTS if v.id in args.variants]
     container_image = image.build_container_image()
     folder = Path(tempfile.mkdtemp(prefix="lxdhost-boot-key-"))
     runs: list[Run] = []
     began = time.monotonic()
     try:
-        ssh_key = folder / "id_ed25519"
-        subprocess.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "boot-runs", "-f", str(ssh_key)],
-            check=True,
-        )
+        ssh_key = make_ssh_key(folder, "boot-runs")
         for number in range(1, args.runs + 1):
             for variant in variants:
                 print(f"[{variant.id} run {number}/{args.runs}] booting", flush=True)
