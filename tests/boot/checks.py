@@ -189,7 +189,9 @@ def check_after_reboot(host: BootedHost, container: str) -> None:
     check_lxd(host)
     # LXD starts again what was running when the host went down; its address comes back with
     # the container's own network configuration.
-    hwaddr = guest.ssh(f"lxc config get {container} volatile.eth0.hwaddr").strip()
+    # The slot's MAC is the profile's, so it shows in the expanded config, not the volatile one.
+    expanded = yaml.safe_load(guest.ssh(f"lxc config show {container} --expanded"))
+    hwaddr = str(expanded.get("devices", {}).get("eth0", {}).get("hwaddr", ""))
     expected = {mac: address for mac, address in map(slot_address, slot_profiles(host).values())}
     address = expected.get(hwaddr)
     assert address, f"{container} has MAC {hwaddr!r}, which is no slot's"
