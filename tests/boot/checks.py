@@ -66,16 +66,15 @@ def ensure_image(host: BootedHost) -> None:
         host.guest.ssh(f"lxc image import {CONTAINER_IMAGE_PATH} --alias {IMAGE_ALIAS}", 600)
     else:
         deadline = time.monotonic() + IMPORT_TIMEOUT
-        state: list[str] = []
+        state: dict[str, str] = {}
         # A oneshot unit is "activating" while its command runs.
         while time.monotonic() < deadline:
-            state = host.guest.ssh(
-                f"systemctl show --property ActiveState,Result --value {IMPORT_UNIT}"
-            ).split()
-            if state[:1] != ["activating"]:
+            shown = host.guest.ssh(f"systemctl show --property ActiveState,Result {IMPORT_UNIT}")
+            state = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+            if state.get("ActiveState") != "activating":
                 break
             time.sleep(2)
-        if state != ["active", "success"]:
+        if state != {"ActiveState": "active", "Result": "success"}:
             journal = host.guest.ssh_status(f"journalctl --no-pager -u {IMPORT_UNIT}").stdout
             raise host.guest.fail(f"the early image import ended {state}:\n{journal[-2000:]}")
     host.image_imported = True
