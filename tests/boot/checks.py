@@ -50,11 +50,14 @@ def slot_address(profile: dict[str, Any]) -> tuple[str, str]:
 
 IMPORT_UNIT = "lxdhost-image-import"
 IMPORT_TIMEOUT = 600
-# Started in the background, so that a connection the bring-up drops cannot stop it.
+IMPORT_LOADED = f'[ "$(systemctl show --property LoadState --value {IMPORT_UNIT})" = loaded ]'
+# Started in the background, so that a connection the bring-up drops cannot stop it. Once
+# started, asking again answers yes: an answer lost to a slow or dropped connection must not
+# start a second import, nor leave the first unknown.
 START_IMPORT = (
-    f"lxc info >/dev/null 2>&1 && systemd-run --quiet --unit {IMPORT_UNIT} "
+    f"lxc info >/dev/null 2>&1 && {{ {IMPORT_LOADED} || systemd-run --quiet --unit {IMPORT_UNIT} "
     "--property Type=oneshot --remain-after-exit "
-    f"lxc image import {CONTAINER_IMAGE_PATH} --alias {IMAGE_ALIAS}"
+    f"lxc image import {CONTAINER_IMAGE_PATH} --alias {IMAGE_ALIAS}; }}"
 )
 
 
@@ -62,7 +65,9 @@ def ensure_image(host: BootedHost) -> None:
     """The container image is in LXD: imported now, or waited for if it was started early."""
     if host.image_imported:
         return
-    if not host.import_started:
+    # An early start whose answer was lost still left its unit behind.
+    started = host.import_started or host.guest.ssh_status(IMPORT_LOADED).returncode == 0
+    if not started:
         host.guest.ssh(f"lxc image import {CONTAINER_IMAGE_PATH} --alias {IMAGE_ALIAS}", 600)
     else:
         deadline = time.monotonic() + IMPORT_TIMEOUT

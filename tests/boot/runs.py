@@ -174,6 +174,9 @@ def run_once(
         run.kept = keep / f"{variant.id}-{number}"
     finally:
         launch.close(run.kept)
+        if run.kept is not None and run.failure is not None:
+            run.kept.mkdir(parents=True, exist_ok=True)
+            (run.kept / "failure.txt").write_text(run.failure + "\n")
     return run
 
 
@@ -252,7 +255,10 @@ def report(runs: Sequence[Run], variants: Sequence[Variant]) -> str:
         lines += ["", "Failures:"]
         for run in failures:
             first = (run.failure or "").splitlines()[0]
-            lines.append(f"- {run.variant.id} run {run.number}: {first} (kept in {run.kept})")
+            lines.append(
+                f"- {run.variant.id} run {run.number}: {first} (the whole error, the serial log, "
+                f"seed and overlay are in {run.kept})"
+            )
     return "\n".join(lines)
 
 

@@ -68,7 +68,7 @@ def test_report_gives_median_and_range_counts_failures_and_compares_the_bring_up
     assert "| 260 s (250-270) |" in text
     assert "netplan-preseed-in-place / netplan-preseed: 0.65 (target <= 0.70)" in text
     assert "| lxd module | 11.0 | 11.0 |" in text
-    assert "- netplan-preseed-in-place run 2: AssertionError: br0 holds []" in text
+    assert "- netplan-preseed-in-place run 2: AssertionError: br0 holds [] (the whole error" in text
     assert "ifupdown-module-in-place / netplan-preseed" not in text  # no ifupdown run
 
 
