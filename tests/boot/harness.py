@@ -187,6 +187,16 @@ class Launch:
     network: NeutronLikeNetwork | None = None
     guest: Guest | None = None
 
+    @classmethod
+    def new(cls, variant: Variant, figures: Figures) -> Launch:
+        """A launch of host 0 of the variant's stack, in a folder of its own."""
+        return cls(
+            variant=variant,
+            server=server_for(variant),
+            workdir=Path(tempfile.mkdtemp(prefix=f"lxdhost-boot-{variant.id}-")),
+            figures=figures,
+        )
+
     def prepare(self, container_image: image.ContainerImage, ssh_key: Path) -> None:
         """Build (or take from the cache) the variant's image, then start its VM."""
         built = image.build_host_image(self.variant.host_network, container_image)
@@ -269,12 +279,7 @@ class Launcher:
             self.started[variant.id] = self._start(variant)
 
     def _start(self, variant: Variant) -> Launch | BaseException:
-        launch = Launch(
-            variant=variant,
-            server=server_for(variant),
-            workdir=Path(tempfile.mkdtemp(prefix=f"lxdhost-boot-{variant.id}-")),
-            figures=self.figures.setdefault(variant.id, Figures()),
-        )
+        launch = Launch.new(variant, self.figures.setdefault(variant.id, Figures()))
         try:
             launch.prepare(self.container_image, self.ssh_key)
         except Exception as error:  # reported by this variant's tests

@@ -52,7 +52,6 @@ from .harness import (
     bring_up,
     make_ssh_key,
     missing_requirements,
-    server_for,
     unwind_on_sigterm,
 )
 
@@ -131,12 +130,7 @@ def run_once(
     keep: Path,
 ) -> Run:
     run = Run(variant, number)
-    launch = Launch(
-        variant=variant,
-        server=server_for(variant),
-        workdir=Path(tempfile.mkdtemp(prefix=f"lxdhost-boot-{variant.id}-")),
-        figures=run.figures,
-    )
+    launch = Launch.new(variant, run.figures)
     try:
         launch.prepare(container_image, ssh_key)
         import_started = start_import_while_coming_up(launch) if early_import else None
