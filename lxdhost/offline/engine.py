@@ -202,8 +202,10 @@ class CloudMocks(pulumi.runtime.Mocks):
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, keeping each registration's parent and resource options too."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, *, project: str, stack: str) -> None:
         super().__init__(mocks)
+        self.project = project
+        self.stack = stack
         self.records: list[RecordedResource] = []
         self.invokes: list[RecordedInvoke] = []
 
@@ -218,6 +220,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 )
             )
         return response
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The SDK's own reads the stack from a context variable, which the thread the runtime
+        # calls the monitor from does not always carry: the URN would name stack "stack".
+        if parent:
+            type_ = parent.split("::")[2].rsplit("$", maxsplit=1)[-1] + "$" + type_
+        return "urn:pulumi:" + "::".join([self.stack, self.project, type_, name])
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -335,7 +344,7 @@ def run_program(
     """
     resolved = read_stack_config(stack) if config is None else dict(config)
     _close_event_loops_at_exit()
-    monitor = RecordingMonitor(mocks or CloudMocks())
+    monitor = RecordingMonitor(mocks or CloudMocks(), project=project, stack=stack)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor
