@@ -4,7 +4,7 @@ Not a test: it prints figures. Boots each variant of the boot test (reboot and i
 netplan + preseed and ifupdown + module) `--runs` times, one VM at a time, variants in turn, and
 prints the median, minimum and maximum of first boot done, host ready (LXD on br0) and first
 container at the gateway, the in-place/reboot ratio per layout, and the first boot's cloud-init
-steps. See `tests/boot/runs.py`.
+steps. See `boothost/runs.py`.
 
     sudo venv/bin/python bench/time_to_ready.py [--runs 3] [--variants ID ...] [--checks]
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.boot.runs import main
+from boothost.runs import main
 
 if __name__ == "__main__":
     sys.exit(main(checks_default=False))

@@ -56,7 +56,7 @@ class Target:
 
 
 # The boot test: a NoCloud seed disk, and the mirror on the test network's gateway (see
-# tests/boot/tenant.py). The test's key (handed in by the meta-data, as Nova's metadata would)
+# boothost/tenant.py). The test's key (handed in by the meta-data, as Nova's metadata would)
 # logs in as root whatever users the user-data declares.
 NOCLOUD = Target(
     name="nocloud",

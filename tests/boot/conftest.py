@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 import hostimage as image
-
-from .harness import (
+from boothost.launch import (
     VARIANTS,
     BootedHost,
     Figures,

@@ -1,13 +1,13 @@
 """Boot host 0's user-data in qemu on a Neutron-like network and check the LXD host it becomes.
 
-Per variant (see conftest.VARIANTS) one VM boots and runs cloud-init, which brings br0 up either
-by rebooting or in place, and then: cloud-init reports no warning or error on any boot; br0 holds
-ens3, the port's MAC and the leased address, both at the network's MTU; LXD has its pool, a
+Per variant (see boothost.launch.VARIANTS) one VM boots and runs cloud-init, which brings br0 up
+either by rebooting or in place, and then: cloud-init reports no warning or error on any boot; br0
+holds ens3, the port's MAC and the leased address, both at the network's MTU; LXD has its pool, a
 default profile bridged to br0 and the slot profiles; a container launched with a slot profile
 comes up with the slot's static address (from its own cloud-init) and the network's MTU, and
-reaches the gateway; the port's anti-spoofing rules block containers whose MAC and address are
-not a pair of the port, and the slot container once its pair is removed; and after one more
-reboot the host comes back the same, with the slot container running and reaching the gateway.
+reaches the gateway; the port's anti-spoofing rules block containers whose MAC and address are not
+a pair of the port, and the slot container once its pair is removed; and after one more reboot the
+host comes back the same, with the slot container running and reaching the gateway.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import ipaddress
 import pytest
 import yaml
 
-from .checks import (
+from boothost.checks import (
     REACH_ATTEMPTS,
     check_after_reboot,
     check_bridge,
@@ -30,8 +30,8 @@ from .checks import (
     slot_address,
     slot_profiles,
 )
-from .harness import BootedHost
-from .tenant import AllowedAddressPair
+from boothost.launch import BootedHost
+from boothost.tenant import AllowedAddressPair
 
 pytestmark = pytest.mark.boot
 

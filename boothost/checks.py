@@ -17,7 +17,7 @@ import yaml
 
 from hostimage.build import CONTAINER_IMAGE_PATH
 
-from .harness import LATER_BOOT_TIMEOUT, SSH_TIMEOUT, BootedHost
+from .launch import LATER_BOOT_TIMEOUT, SSH_TIMEOUT, BootedHost
 
 IMAGE_ALIAS = "boot-test"
 CONTAINER_CLOUD_INIT_TIMEOUT = 300

@@ -2,7 +2,7 @@
 
 The time-to-ready benchmark (`bench/time_to_ready.py`) and the soak script (`scripts/soak-boot`)
 are this module with different settings. A run boots one host from qemu's start to its first
-container at the gateway, the boot test's way (`harness`, `checks`), and records:
+container at the gateway, the boot test's way (`launch`, `checks`), and records:
 
 - first boot done: cloud-init's final stage finished the first time;
 - host ready: the boots the variant needs are done, SSH answers on the port's address, and
@@ -42,7 +42,7 @@ from .checks import (
     ensure_image,
     first_container_reaches_the_gateway,
 )
-from .harness import (
+from .launch import (
     FIRST_BOOT_TIMEOUT,
     SECOND_BOOT_TIMEOUT,
     VARIANTS,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .harness import VARIANTS, Figures
-from .runs import Run, analyze, report
+from boothost.launch import VARIANTS, Figures
+from boothost.runs import Run, analyze, report
 
 # `cloud-init analyze show` and `blame` from a netplan-preseed-in-place guest of the boot test.
 ANALYZE = (Path(__file__).parent / "fixtures" / "cloud-init-analyze.txt").read_text()

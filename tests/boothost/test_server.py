@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 import yaml
 
-from .harness import VARIANTS, Variant, server_for
+from boothost.launch import VARIANTS, Variant, server_for
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .tenant import (
+from boothost.tenant import (
     AllowedAddressPair,
     Port,
     Subnet,
