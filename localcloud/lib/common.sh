@@ -29,6 +29,17 @@ LC_EXT_NETWORK=public
 LC_VXLAN_DEVICE=lcvx0
 LC_VXLAN_IP=10.254.0.1
 
+# The machine's own shell reaches the cloud as a user's machine reaches theirs: each API answers
+# on the machine's 127.0.0.1 too (a socat relay on each side of a Unix socket in $LC_RUN), and
+# the external network's range is routed into the namespace through a veth pair, whose traffic
+# leaves the namespace's uplink as $LC_EXT_UPLINK_IP (what Pulumi.local.yaml lets in).
+LC_API_PORTS=(keystone:5000 glance-api:9292 placement-api:8778 nova-api:8774 neutron-server:9696)
+LC_HOST_LINK=lchost0        # on the machine's side
+LC_HOST_LINK_PEER=lchost0p  # in the namespace
+LC_HOST_LINK_IP=10.254.1.1
+LC_HOST_LINK_PEER_IP=10.254.1.2
+LC_HOST_LINK_PREFIX=30
+
 LC_COMPUTE_HOST=lxdhost-local  # nova's and neutron's `host`: they must match for port binding
 LC_IMAGE=debian-12-lxdhost
 LC_FLAVOR=lxd.host
@@ -115,19 +126,20 @@ is_running() { pid_of "$1" >/dev/null; }
 # $LC_LOGS/NAME.log, its PID (the daemon's own: ip netns exec and setpriv exec) to
 # $LC_RUN/NAME.pid. A process already running under that name is left alone. The daemon does
 # not inherit the lock's descriptor (9), which would hold the lock as long as it runs.
+# USER `machine` starts it as root in the machine's own namespace instead (the loopback relays).
 run_process() {
-  local name=$1 user=$2
+  local name=$1 user=$2 prefix=(ip netns exec "$LC_NS")
   shift 2
   if is_running "$name"; then
     return 0
   fi
   echo "==== $(date -u +%FT%TZ) started by local-cloud: $*" >>"$LC_LOGS/$name.log"
-  if [ "$user" = root ]; then
-    ip netns exec "$LC_NS" "$@" >>"$LC_LOGS/$name.log" 2>&1 </dev/null 9>&- &
-  else
-    ip netns exec "$LC_NS" setpriv --reuid="$user" --regid="$user" --init-groups -- \
-      env HOME="/var/lib/$user" "$@" >>"$LC_LOGS/$name.log" 2>&1 </dev/null 9>&- &
-  fi
+  case $user in
+    machine) prefix=() ;;
+    root) ;;
+    *) prefix+=(setpriv --reuid="$user" --regid="$user" --init-groups -- env HOME="/var/lib/$user") ;;
+  esac
+  "${prefix[@]}" "$@" >>"$LC_LOGS/$name.log" 2>&1 </dev/null 9>&- &
   echo "$! $(start_time $!)" >"$LC_RUN/$name.pid"
 }
 

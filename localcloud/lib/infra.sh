@@ -18,7 +18,42 @@ start_namespace() {
   for link in "$LC_VXLAN_DEVICE" "${LC_VXLAN_DEVICE}p" "$LC_EXT_DEVICE" "$LC_EXT_UPLINK"; do
     nsx ip link set "$link" up
   done
+  start_machine_link
 }
+
+# The veth pair from the machine into the namespace, the route to the external network's range
+# through it, and the namespace routing that traffic out of its uplink as the uplink's address.
+start_machine_link() {
+  ip link show "$LC_HOST_LINK" >/dev/null 2>&1 ||
+    ip link add "$LC_HOST_LINK" type veth peer name "$LC_HOST_LINK_PEER" netns "$LC_NS"
+  ip addr show dev "$LC_HOST_LINK" | grep -q "$LC_HOST_LINK_IP/" ||
+    ip addr add "$LC_HOST_LINK_IP/$LC_HOST_LINK_PREFIX" dev "$LC_HOST_LINK"
+  nsx ip addr show dev "$LC_HOST_LINK_PEER" | grep -q "$LC_HOST_LINK_PEER_IP/" ||
+    nsx ip addr add "$LC_HOST_LINK_PEER_IP/$LC_HOST_LINK_PREFIX" dev "$LC_HOST_LINK_PEER"
+  ip link set "$LC_HOST_LINK" up
+  nsx ip link set "$LC_HOST_LINK_PEER" up
+  ip route replace "$LC_EXT_CIDR" via "$LC_HOST_LINK_PEER_IP" dev "$LC_HOST_LINK"
+  nsx sysctl -qw net.ipv4.ip_forward=1
+  local masquerade=(POSTROUTING -s "$LC_HOST_LINK_IP/32" -o "$LC_EXT_UPLINK" -j MASQUERADE)
+  nsx iptables -t nat -C "${masquerade[@]}" 2>/dev/null || nsx iptables -t nat -A "${masquerade[@]}"
+}
+
+# Each API on the machine's 127.0.0.1: a relay in the namespace from a Unix socket to the API,
+# and one on the machine from the port to that socket.
+start_api_relays() {
+  local entry port socket
+  for entry in "${LC_API_PORTS[@]}"; do
+    port=${entry#*:}
+    socket=$LC_RUN/api-$port.sock
+    run_process "relay-$port" root /usr/bin/socat \
+      "UNIX-LISTEN:$socket,fork,unlink-early,mode=600" "TCP:$LC_HOST:$port"
+    run_process "loopback-$port" machine /usr/bin/socat \
+      "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$socket"
+    wait_for "loopback-$port" 30 loopback_answers "$port"
+  done
+}
+
+loopback_answers() { curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$1/"; }
 
 start_mariadb() {
   install -d -o mysql -g mysql /run/mysqld

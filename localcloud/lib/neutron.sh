@@ -81,6 +81,7 @@ nova_metadata_host = $LC_HOST
 nova_metadata_port = 8775
 metadata_proxy_shared_secret = $(password)
 CONF
+  patch_neutron_mac_rules
 }
 
 _init_neutron() { as_user neutron neutron-db-manage "${NEUTRON_ML2[@]}" upgrade head; }
@@ -117,4 +118,38 @@ neutron_children() {
 privsep_helpers() {
   ps -eo pid=,args= |
     awk '$0 ~ /privsep-helper/ && $0 ~ /--config-file \/etc\/(neutron|nova)\// { print $1 }'
+}
+
+# Debian 12's neutron (21.0.0) cannot change a live port's allowed address pairs: its
+# linuxbridge agent deletes the port's old MAC rule with `ebtables -D ... --among-src ...`,
+# which ebtables-nft refuses ("RULE_DELETE failed (Invalid argument)"), and then aborts the
+# port's update on every loop, so the pair's iptables rule never comes. Upstream fixed it
+# (Launchpad bug 2038541; neutron 24.0.0, and 21.2.0 for Zed) by flushing the port's MAC chain
+# and adding back its final DROP instead. The same change, made to the installed file once;
+# a neutron that already has it is left as it is.
+ARP_PROTECT=/usr/lib/python3/dist-packages/neutron/plugins/ml2/drivers/linuxbridge/agent/arp_protect.py
+patch_neutron_mac_rules() {
+  /usr/bin/python3 - "$ARP_PROTECT" <<'PY' || die "could not update $ARP_PROTECT (see above)"
+import pathlib, sys
+
+path = pathlib.Path(sys.argv[1])
+source = path.read_text()
+old = """    for rule in current_rules:
+        if '-i %s' % vif in rule and '--among-src' in rule:
+            ebtables(['-D', chain] + rule.split())
+"""
+new = """    # lxdhost local cloud: flush and re-add the final DROP (ebtables-nft cannot -D --among-src)
+    if chain_exists(chain, current_rules):
+        ebtables(['-F', chain])
+        ebtables(['-A', chain, '-j', 'DROP'])
+"""
+if new in source:
+    sys.exit(0)
+if source.count(old) != 1:
+    sys.exit(f"{path}: _delete_vif_mac_rules is not the one this fix knows")
+path.write_text(source.replace(old, new))
+for cached in path.parent.glob("__pycache__/arp_protect.*.pyc"):
+    cached.unlink()
+print(f"updated {path}: a port's MAC rules are flushed, not deleted one by one")
+PY
 }

@@ -13,6 +13,8 @@ LC_PACKAGES=(
   # The host image's builder (hostimage/) and its conversion for Glance.
   debootstrap dpkg-dev e2fsprogs qemu-utils
   curl iproute2 openssh-client
+  # The APIs' relays to the machine's 127.0.0.1.
+  socat
   # The smoke tests ping guests from the DHCP agent's namespace.
   iputils-ping
 )
