@@ -166,9 +166,6 @@ def project_config_declarations() -> dict[str, dict[str, object]]:
     return declarations
 
 
-# Keys of other namespaces that the program reads (the provider reads `openstack:*` itself).
-CLOUD_KEY = "openstack:cloud"
-
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _DEFAULT_SSH_USER: dict[Distro, str] = {"ubuntu": "ubuntu", "debian": "debian"}
@@ -202,9 +199,9 @@ class NetworkSettings:
 
 @dataclass(frozen=True)
 class HostSettings:
-    """The LXD hosts: names, Nova boot arguments and what their user_data is made of."""
+    """The LXD hosts: Nova boot arguments and what their user_data is made of (their names are
+    the address plan's)."""
 
-    names: tuple[str, ...]
     image_name: str
     flavor_name: str
     key_pair: str | None
@@ -231,7 +228,6 @@ class AccessSettings:
 class Settings:
     """Everything the program needs, validated; `address_plan` is already computed."""
 
-    cloud: str | None
     network: NetworkSettings
     hosts: HostSettings
     access: AccessSettings
@@ -458,14 +454,10 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     if address_plan is not None:
         _check_nameservers_outside_reserved_range(dns_nameservers, address_plan, read.problems)
 
-    cloud = raw.get(CLOUD_KEY)
-    if cloud is not None and not isinstance(cloud, str):
-        read.problems.append(f"{CLOUD_KEY}: expected a clouds.yaml cloud name")
     if read.problems or address_plan is None:
         raise ConfigError(_unique(read.problems))
 
     return Settings(
-        cloud=cloud if isinstance(cloud, str) and cloud else None,
         network=NetworkSettings(
             mode=mode,
             adopt_stage=adopt_stage,
@@ -475,7 +467,6 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
             mtu=mtu or None,
         ),
         hosts=HostSettings(
-            names=names,
             image_name=image_name,
             flavor_name=flavor_name,
             key_pair=key_pair,

@@ -45,6 +45,10 @@ def with_(**overrides: object) -> dict[str, object]:
     return values
 
 
+def host_names(settings: Settings) -> tuple[str, ...]:
+    return tuple(host.host_name for host in settings.address_plan.hosts)
+
+
 def problems_of(values: Mapping[str, object]) -> tuple[str, ...]:
     with pytest.raises(ConfigError) as caught:
         parse_settings(values)
@@ -55,7 +59,7 @@ def test_defaults_give_the_blogs_layout() -> None:
     settings = parse_settings(MINIMAL)
     plan = settings.address_plan
     assert settings.network.mode is NetworkMode.CREATE
-    assert settings.hosts.names == ("lxd-1",)
+    assert host_names(settings) == ("lxd-1",)
     assert str(plan.allocation_pool) == "192.168.0.2-192.168.0.20"
     assert str(plan.reserved_range) == "192.168.0.21-192.168.0.254"
     assert len(plan.hosts[0].container_slots) == 10
@@ -76,7 +80,7 @@ def test_defaults_give_the_blogs_layout() -> None:
     [
         pytest.param(
             {"hostCount": "3"},
-            lambda s: s.hosts.names,
+            host_names,
             ("lxd-1", "lxd-2", "lxd-3"),
             id="integer-as-cli-string",
         ),
@@ -91,7 +95,7 @@ def test_defaults_give_the_blogs_layout() -> None:
         ),
         pytest.param(
             {"hostNames": ["web-a", "web-b"]},
-            lambda s: s.hosts.names,
+            host_names,
             ("web-a", "web-b"),
             id="already-typed-list",
         ),
@@ -191,8 +195,8 @@ def test_every_bad_key_is_reported_in_one_error() -> None:
 
 
 def test_keys_of_other_namespaces_are_not_ours_to_reject() -> None:
-    settings = parse_settings(with_(**{"openstack:cloud": "mycloud", "aws:region": "x"}))
-    assert settings.cloud == "mycloud"
+    # The provider reads openstack:cloud itself; the program leaves it to it.
+    parse_settings(with_(**{"openstack:cloud": "mycloud", "aws:region": "x"}))
 
 
 def test_adopt_import_stage_declares_no_hosts() -> None:
