@@ -33,7 +33,7 @@ from userdata.cloudconfig import (
     is_ssh_public_key,
     package_problems,
 )
-from userdata.host import BRING_UPS, DISTROS, LXD_FORMS, BringUp, Distro, LxdForm
+from userdata.host import BRING_UPS, DISTROS, LXD_INIT_FORMS, BringUp, Distro, LxdInitForm
 from userdata.network import MAX_MTU, MIN_MTU, NETWORK_RENDERERS, NetworkRenderer, is_mtu
 
 PROJECT = "lxdhost"
@@ -119,7 +119,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("lxdInit", "string", "preseed",
               "How LXD is initialised: `preseed` (a full `lxd init --preseed`) or `module` "
               "(cloud-init's lxd `init` + `bridge`)",
-              LXD_FORMS),
+              LXD_INIT_FORMS),
     ConfigKey("bringUp", "string", "reboot",
               "How br0 takes the NIC's address on the first boot: `reboot` (once cloud-init "
               "has finished) or `in-place` (applied from runcmd, no second boot)",
@@ -408,14 +408,14 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         read.problems.append("publicKey: not an OpenSSH public key such as 'ssh-ed25519 AAAA...'")
     boot_volume_size = read.integer("bootVolumeSize", 0)
     distro: Distro = read.one_of("distro")
-    renderer: NetworkRenderer | Literal[""] = read.one_of("hostNetwork")
+    host_network: NetworkRenderer | Literal[""] = read.one_of("hostNetwork")
     floating_ips = read.boolean("floatingIps")
     if floating_ips and external_network is None and mode is NetworkMode.ADOPT:
         read.problems.append("externalNetwork: required when floatingIps is true: the IP pool")
     packages = read.strings("packages")
     read.problems.extend(package_problems(packages, "packages"))
 
-    lxd_form: LxdForm = read.one_of("lxdInit")
+    lxd_init: LxdInitForm = read.one_of("lxdInit")
     bring_up: BringUp = read.one_of("bringUp")
     storage_backend: StorageBackend = read.one_of("storageBackend")
     ssh_user = read.optional_string("sshUser")
@@ -476,14 +476,14 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
             floating_ips=floating_ips,
             spec_template=HostSpec(
                 distro=distro,
-                network_renderer=renderer or None,
-                lxd_form=lxd_form,
+                host_network=host_network or None,
+                lxd_init=lxd_init,
                 bring_up=bring_up,
                 storage_backend=storage_backend,
                 packages=packages,
                 # LXD listens on the network only when its API port is opened to someone.
-                lxd_network_address=LXD_LISTEN_ADDRESS if access.lxd_api_ingress else None,
-                lxd_network_port=access.lxd_api_port if access.lxd_api_ingress else 8443,
+                lxd_api_address=LXD_LISTEN_ADDRESS if access.lxd_api_ingress else None,
+                lxd_api_port=access.lxd_api_port if access.lxd_api_ingress else 8443,
             ),
         ),
         access=access,

@@ -27,11 +27,11 @@ _USER_DATA_FIELD_KEYS = {
     "packages": "packages",
     "mtu": "mtu",
     "distro": "distro",
-    "network_renderer": "hostNetwork",
-    "lxd_form": "lxdInit",
+    "host_network": "hostNetwork",
+    "lxd_init": "lxdInit",
     "bring_up": "bringUp",
     "storage_backend": "storageBackend",
-    "lxd_network_port": "lxdApiPort",
+    "lxd_api_port": "lxdApiPort",
 }
 
 

@@ -41,13 +41,13 @@ from userdata.validation import Problem, UserDataError, Validated, raise_problem
 
 Distro = Literal["ubuntu", "debian"]
 DISTROS: tuple[Distro, ...] = typing.get_args(Distro)
-LxdForm = Literal["preseed", "module"]
-LXD_FORMS: tuple[LxdForm, ...] = typing.get_args(LxdForm)
+LxdInitForm = Literal["preseed", "module"]
+LXD_INIT_FORMS: tuple[LxdInitForm, ...] = typing.get_args(LxdInitForm)
 BringUp = Literal["reboot", "in-place"]
 BRING_UPS: tuple[BringUp, ...] = typing.get_args(BringUp)
 
-# What each distro's images bridge with when `network_renderer` is not given.
-DEFAULT_RENDERER: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian": "ifupdown"}
+# What each distro's images bridge with when `host_network` is not given.
+DEFAULT_HOST_NETWORK: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian": "ifupdown"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class HostSpec(Validated):
 
     distro: Distro = "ubuntu"
     # None: the distro's own (ubuntu: netplan, debian: ifupdown).
-    network_renderer: NetworkRenderer | None = None
+    host_network: NetworkRenderer | None = None
     interface: str = "ens3"
     bridge: str = "br0"
     mtu: int | None = None
@@ -65,13 +65,13 @@ class HostSpec(Validated):
     # Write 99-disable-network-config.cfg and neutralise cloud-init's own network file. The
     # blog did neither (its interfaces file simply shadows cloud-init's); seed.yaml says false.
     disable_cloud_init_network: bool = True
-    lxd_form: LxdForm = "preseed"
+    lxd_init: LxdInitForm = "preseed"
     storage_backend: StorageBackend = "dir"
     storage_pool: str = "default"
     # Where LXD listens for remote `lxc` clients (preseed: core.https_address; module:
     # init.network_address/network_port). None: the local socket only.
-    lxd_network_address: str | None = None
-    lxd_network_port: int = 8443
+    lxd_api_address: str | None = None
+    lxd_api_port: int = 8443
     packages: tuple[str, ...] = ()
     package_update: bool = False
     package_upgrade: bool = False
@@ -94,29 +94,29 @@ class HostSpec(Validated):
                 object.__setattr__(self, spec_field.name, frozen)
 
     @property
-    def renderer(self) -> NetworkRenderer:
-        return self.network_renderer or DEFAULT_RENDERER.get(self.distro, "netplan")
+    def effective_host_network(self) -> NetworkRenderer:
+        return self.host_network or DEFAULT_HOST_NETWORK.get(self.distro, "netplan")
 
     def lxd_https_address(self) -> str | None:
-        if self.lxd_network_address is None:
+        if self.lxd_api_address is None:
             return None
-        return https_address(self.lxd_network_address, self.lxd_network_port)
+        return https_address(self.lxd_api_address, self.lxd_api_port)
 
     def host_bridge(self) -> HostBridge:
         return HostBridge(
-            renderer=self.renderer,
+            renderer=self.effective_host_network,
             interface=self.interface,
             bridge=self.bridge,
             mtu=self.mtu,
             macaddress=self.macaddress,
             disable_cloud_init_network=self.disable_cloud_init_network,
             # Debian's image bridges with ifupdown, which would read cloud-init's interfaces.d.
-            replace_interfaces=self.distro == "debian" and self.renderer == "netplan",
+            replace_interfaces=self.distro == "debian" and self.effective_host_network == "netplan",
         )
 
     def value_problems(self, where: str = "") -> list[Problem]:
-        # Types are checked already (Validated.problems): distro, lxd_form, storage_backend and
-        # network_renderer are Literal choices, so only values beyond the types are left here.
+        # Types are checked already (Validated.problems): distro, lxd_init, storage_backend and
+        # host_network are Literal choices, so only values beyond the types are left here.
         found = self.host_bridge().problems()
         if not is_lxd_name(self.storage_pool):
             found.append(Problem("storage_pool", f"{self.storage_pool!r} is not an LXD name"))
@@ -150,19 +150,15 @@ class HostSpec(Validated):
                 found.append(
                     Problem(f"profiles[{index}]", f"hwaddr {hwaddr} is the host's own macaddress")
                 )
-        if self.lxd_network_address is not None:
+        if self.lxd_api_address is not None:
             try:
-                ipaddress.ip_address(self.lxd_network_address)
+                ipaddress.ip_address(self.lxd_api_address)
             except ValueError:
                 found.append(
-                    Problem(
-                        "lxd_network_address", f"{self.lxd_network_address!r} is not an IP address"
-                    )
+                    Problem("lxd_api_address", f"{self.lxd_api_address!r} is not an IP address")
                 )
-        if not 0 < self.lxd_network_port < 65536:
-            found.append(
-                Problem("lxd_network_port", f"{self.lxd_network_port!r} is not a TCP port")
-            )
+        if not 0 < self.lxd_api_port < 65536:
+            found.append(Problem("lxd_api_port", f"{self.lxd_api_port!r} is not a TCP port"))
         found.extend(package_problems(self.packages, "packages"))
         found.extend(ssh_key_problems(self.ssh_authorized_keys, "ssh_authorized_keys"))
         found.extend(command_problems(self.runcmd, "runcmd"))
@@ -176,10 +172,10 @@ class HostSpec(Validated):
 def required_packages(spec: HostSpec) -> tuple[str, ...]:
     """Packages the host's own setup needs, before the user's."""
     needed = []
-    if spec.renderer == "ifupdown":
+    if spec.effective_host_network == "ifupdown":
         needed.append("bridge-utils")  # ifupdown's bridge_ports comes from bridge-utils' hooks
     if spec.distro == "debian":
-        if spec.renderer == "netplan":
+        if spec.effective_host_network == "netplan":
             needed.append("netplan.io")
         # Debian 12 packages LXD 5.0; Ubuntu's lxd module installs the snap when lxd is missing.
         needed.append("lxd")
@@ -209,7 +205,7 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
             timeout=spec.reboot_timeout,
             condition=True,
         )
-    if spec.lxd_form == "preseed":
+    if spec.lxd_init == "preseed":
         lxd = Lxd(
             preseed=preseed(
                 bridge=spec.bridge,
@@ -225,8 +221,8 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
             storage_backend=spec.storage_backend,
             storage_pool=spec.storage_pool,
             profiles=spec.profiles,
-            network_address=spec.lxd_network_address,
-            network_port=spec.lxd_network_port,
+            network_address=spec.lxd_api_address,
+            network_port=spec.lxd_api_port,
             macaddress=spec.macaddress,
             # Debian 12's LXD 5.0 makes lxdbr0 in `lxd init --auto` (seen booting it); the
             # seed example keeps the blog's Ubuntu 16.04 document, of the LXD 2.0 era.
@@ -263,7 +259,7 @@ def render_host(spec: HostSpec) -> str:
 
 __all__ = [
     "BRING_UPS",
-    "DEFAULT_RENDERER",
+    "DEFAULT_HOST_NETWORK",
     "BringUp",
     "HostSpec",
     "UserDataError",

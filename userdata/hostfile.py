@@ -38,7 +38,7 @@ class Key:
 KEYS: tuple[Key, ...] = (
     Key("distro", "ubuntu | debian", "the image's distribution"),
     Key(
-        "network_renderer",
+        "host_network",
         "netplan | ifupdown | null",
         "how the bridge is written; null: the distro's own (ubuntu: netplan, debian: ifupdown)",
     ),
@@ -57,7 +57,7 @@ KEYS: tuple[Key, ...] = (
         "(the blog did neither: false)",
     ),
     Key(
-        "lxd_form",
+        "lxd_init",
         "preseed | module",
         "LXD init: a preseed (pool, default profile, extra profiles), or the blog's "
         "lxd: {init, bridge} module form",
@@ -65,11 +65,11 @@ KEYS: tuple[Key, ...] = (
     Key("storage_backend", "dir | zfs | lvm | btrfs", "the LXD storage pool's driver"),
     Key("storage_pool", "string", "the LXD storage pool's name"),
     Key(
-        "lxd_network_address",
+        "lxd_api_address",
         "string | null",
         "IP address LXD listens on for remote clients; null: local socket only",
     ),
-    Key("lxd_network_port", "integer", "port for lxd_network_address"),
+    Key("lxd_api_port", "integer", "port for lxd_api_address"),
     Key("packages", "list of strings", "extra packages to install"),
     Key("package_update", "boolean", "apt-get update even with no packages"),
     Key("package_upgrade", "boolean", "upgrade installed packages on first boot"),

@@ -272,7 +272,7 @@ def config_problems(values: Mapping[str, object]) -> list[str]:
 def test_distro_default_renderer_is_left_to_userdata() -> None:
     settings = parse_settings(with_(distro="debian"))
     assert settings.hosts.spec_template.distro == "debian"
-    assert settings.hosts.spec_template.network_renderer is None
+    assert settings.hosts.spec_template.host_network is None
 
 
 def test_host_options_make_the_stacks_host_spec_template() -> None:
@@ -289,18 +289,18 @@ def test_host_options_make_the_stacks_host_spec_template() -> None:
     )
     assert settings.hosts.spec_template == HostSpec(
         distro="debian",
-        network_renderer="netplan",
-        lxd_form="module",
+        host_network="netplan",
+        lxd_init="module",
         storage_backend="btrfs",
         packages=("jq", "htop"),
-        lxd_network_address="::",
-        lxd_network_port=8444,
+        lxd_api_address="::",
+        lxd_api_port=8444,
     )
 
 
 def test_lxd_listens_only_on_its_socket_while_its_api_is_closed() -> None:
     template = parse_settings(with_(lxdApiPort="8444")).hosts.spec_template
-    assert (template.lxd_network_address, template.lxd_network_port) == (None, 8443)
+    assert (template.lxd_api_address, template.lxd_api_port) == (None, 8443)
 
 
 # --- the key table, Pulumi.yaml and docs/configuration.md never drift apart -----------------

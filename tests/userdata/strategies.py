@@ -69,26 +69,26 @@ def slot_profiles(draw: st.DrawFn) -> tuple[LxdProfile, ...]:
 def host_specs(
     draw: st.DrawFn,
     distro: str | None = None,
-    renderer: str | None = None,
-    lxd_form: str | None = None,
+    host_network: str | None = None,
+    lxd_init: str | None = None,
 ) -> HostSpec:
-    """Valid hosts; `distro`, `renderer` and `lxd_form` pin those choices when given."""
+    """Valid hosts; `distro`, `host_network` and `lxd_init` pin those choices when given."""
     interface = draw(interface_names)
     bridge = draw(interface_names.filter(lambda name: name != interface))
     return HostSpec(
         distro=distro or draw(st.sampled_from(["ubuntu", "debian"])),  # type: ignore[arg-type]
-        network_renderer=renderer or draw(st.sampled_from([None, "netplan", "ifupdown"])),  # type: ignore[arg-type]
+        host_network=host_network or draw(st.sampled_from([None, "netplan", "ifupdown"])),  # type: ignore[arg-type]
         interface=interface,
         bridge=bridge,
         mtu=draw(st.none() | st.integers(576, 9216)),
         macaddress=draw(st.none() | st.integers(0, 2**24 - 1).map(lambda n: _mac("fa:16:3e", n))),
         disable_cloud_init_network=draw(st.booleans()),
-        lxd_form=lxd_form or draw(st.sampled_from(["preseed", "module"])),  # type: ignore[arg-type]
+        lxd_init=lxd_init or draw(st.sampled_from(["preseed", "module"])),  # type: ignore[arg-type]
         bring_up=draw(st.sampled_from(["reboot", "in-place"])),
         storage_backend=draw(st.sampled_from(["dir", "zfs", "lvm", "btrfs"])),
         storage_pool=draw(st.sampled_from(["default", "pool1", "fast.ssd"])),
-        lxd_network_address=draw(st.none() | st.sampled_from(["0.0.0.0", "::", "192.168.0.5"])),
-        lxd_network_port=draw(st.integers(1, 65535)),
+        lxd_api_address=draw(st.none() | st.sampled_from(["0.0.0.0", "::", "192.168.0.5"])),
+        lxd_api_port=draw(st.integers(1, 65535)),
         packages=tuple(
             draw(
                 st.lists(
