@@ -37,6 +37,7 @@ from userdata.cloudconfig import (
 )
 from userdata.lxd import LxdProfile, https_address, module_form, preseed
 from userdata.network import BRING_UP_PATH, HostBridge, NetworkRenderer
+from userdata.options import HostOption, host_options, option
 from userdata.validation import Problem, UserDataError, Validated, raise_problems
 
 Distro = Literal["ubuntu", "debian"]
@@ -52,38 +53,83 @@ DEFAULT_HOST_NETWORK: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian
 
 @dataclass(frozen=True)
 class HostSpec(Validated):
-    """Everything that decides an LXD host's user_data; the defaults are the blog's choices."""
+    """Everything that decides an LXD host's user_data; the defaults are the blog's choices.
 
-    distro: Distro = "ubuntu"
-    # None: the distro's own (ubuntu: netplan, debian: ifupdown).
-    host_network: NetworkRenderer | None = None
-    interface: str = "ens3"
-    bridge: str = "br0"
-    mtu: int | None = None
-    # The Neutron port's MAC: the bridge is pinned to it, the only MAC port security passes.
-    macaddress: str | None = None
-    # Write 99-disable-network-config.cfg and neutralise cloud-init's own network file. The
-    # blog did neither (its interfaces file simply shadows cloud-init's); seed.yaml says false.
-    disable_cloud_init_network: bool = True
-    lxd_init: LxdInitForm = "preseed"
-    storage_backend: StorageBackend = "dir"
-    storage_pool: str = "default"
-    # Where LXD listens for remote `lxc` clients (preseed: core.https_address; module:
-    # init.network_address/network_port). None: the local socket only.
-    lxd_api_address: str | None = None
-    lxd_api_port: int = 8443
-    packages: tuple[str, ...] = ()
-    package_update: bool = False
-    package_upgrade: bool = False
-    ssh_authorized_keys: tuple[str, ...] = ()
-    # Extra LXD profiles (container slots); bridged NICs without a parent get `bridge`.
-    profiles: tuple[LxdProfile, ...] = ()
-    runcmd: tuple[Command, ...] = ()
-    # How the bridge takes the NIC's address on the first boot: a reboot, or in place.
-    bring_up: BringUp = "reboot"
-    # The reboot's power_state message and timeout (bring_up: reboot only).
-    reboot_message: str = "Bye Bye"
-    reboot_timeout: int = 60
+    Each field is a host option (`userdata.options`): a host file's key, and where declared
+    `stack=True` a stack's `lxdhost:` key too.
+    """
+
+    distro: Distro = option(
+        "ubuntu",
+        "Distribution of the host's image: decides how the bridge is written by default and "
+        "which packages the host adds",
+        stack=True,
+    )
+    host_network: NetworkRenderer | None = option(
+        None,
+        "How the host's bridge is written: `netplan` or `ifupdown`; unset: the distro's own "
+        "(ubuntu: netplan, debian: ifupdown)",
+        stack=True,
+    )
+    interface: str = option("ens3", "The NIC bridged into the bridge")
+    bridge: str = option("br0", "The bridge that takes the NIC's DHCP address")
+    mtu: int | None = option(
+        None,
+        "MTU of the host's NIC and bridge (and of a stack's container slots); unset: the "
+        "network's, as Neutron reports it",
+        stack=True,
+    )
+    macaddress: str | None = option(
+        None, "The Neutron port's MAC, pinned on the bridge (port security drops any other)"
+    )
+    # The blog did neither (its interfaces file simply shadows cloud-init's); seed.yaml says so.
+    disable_cloud_init_network: bool = option(
+        True,
+        "Write 99-disable-network-config.cfg and neutralise cloud-init's own network file",
+    )
+    lxd_init: LxdInitForm = option(
+        "preseed",
+        "How LXD is initialised: `preseed` (a full `lxd init --preseed`: pool, default profile "
+        "and extra profiles) or `module` (cloud-init's lxd `init` + `bridge`, the blog's form)",
+        stack=True,
+    )
+    storage_backend: StorageBackend = option(
+        "dir", "Driver of LXD's storage pool (cloud-init's `storage_backend`)", stack=True
+    )
+    storage_pool: str = option("default", "Name of LXD's storage pool")
+    # Preseed: core.https_address; module: init.network_address/network_port.
+    lxd_api_address: str | None = option(
+        None,
+        "IP address LXD's API listens on for remote `lxc` clients; unset: the local socket only",
+    )
+    lxd_api_port: int = option(
+        8443,
+        "TCP port of LXD's API for remote `lxc` clients, once it listens on the network",
+        stack=True,
+    )
+    packages: tuple[str, ...] = option(
+        (), "Extra Debian/Ubuntu packages to install on the host", stack=True
+    )
+    package_update: bool = option(False, "Run apt-get update even with no packages to install")
+    package_upgrade: bool = option(False, "Upgrade the installed packages on the first boot")
+    ssh_authorized_keys: tuple[str, ...] = option((), "Public keys for the default user")
+    profiles: tuple[LxdProfile, ...] = option(
+        (),
+        "Other LXD profiles: {name, description, config: {key: string}, devices: {name: "
+        "{key: string}}}; bridged NICs without a parent get the bridge",
+        kind="list of mappings",
+    )
+    runcmd: tuple[Command, ...] = option(
+        (), "Extra commands (shell lines or argv lists), run last", kind="list of commands"
+    )
+    bring_up: BringUp = option(
+        "reboot",
+        "How the bridge takes the NIC's address on the first boot: `reboot` (once cloud-init "
+        "has finished) or `in-place` (applied from runcmd's first command, no second boot)",
+        stack=True,
+    )
+    reboot_message: str = option("Bye Bye", "power_state's message for the one reboot")
+    reboot_timeout: int = option(60, "Seconds power_state waits for cloud-init to finish")
 
     def __post_init__(self) -> None:
         # Callers build lists (YAML, Pulumi config): keep the value immutable and comparable.
@@ -167,6 +213,10 @@ class HostSpec(Validated):
                 Problem("reboot_timeout", f"{self.reboot_timeout!r} is not whole seconds >= 0")
             )
         return found
+
+
+# Every HostSpec field as a user sets it: the host file's keys, and the stack's host options.
+HOST_OPTIONS: tuple[HostOption, ...] = host_options(HostSpec)
 
 
 def required_packages(spec: HostSpec) -> tuple[str, ...]:
@@ -260,6 +310,7 @@ def render_host(spec: HostSpec) -> str:
 __all__ = [
     "BRING_UPS",
     "DEFAULT_HOST_NETWORK",
+    "HOST_OPTIONS",
     "BringUp",
     "HostSpec",
     "UserDataError",
