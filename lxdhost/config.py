@@ -1,12 +1,13 @@
 """The stack's configuration, read once into typed, validated settings.
 
 `CONFIG_KEYS` declares every `lxdhost:` key (name, type, default, meaning): the `config:` block
-of `Pulumi.yaml` and the table in docs/configuration.md are checked against it by the tests, so
-the three never drift. `parse_settings` is a pure function over the configuration as the Pulumi
-CLI hands it to a program (fully qualified keys; every value a string, lists JSON-encoded); it
-collects every problem, each naming its key, and raises one `ConfigError`. `load_settings`
-wraps it for the program and turns that error into a `pulumi.RunError`, which Pulumi prints
-without a stack trace, before any resource is registered.
+of `Pulumi.yaml` and the table in docs/configuration.md are generated from it
+(`python -m lxdhost options --write`) and checked against it by the tests. `parse_settings` is
+a pure function over the configuration as the Pulumi CLI hands it to a program (fully qualified
+keys; every value a string, lists JSON-encoded); it collects every problem, each naming its
+key, and raises one `ConfigError`. `load_settings` wraps it for the program and turns that error
+into a `pulumi.RunError`, which Pulumi prints without a stack trace, before any resource is
+registered.
 """
 
 from __future__ import annotations
@@ -147,23 +148,6 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
 )  # fmt: skip
 
 CONFIG_KEYS_BY_NAME: Mapping[str, ConfigKey] = {key.name: key for key in CONFIG_KEYS}
-
-
-def project_config_declarations() -> dict[str, dict[str, object]]:
-    """`Pulumi.yaml`'s `config:` block as `CONFIG_KEYS` declares it (a test compares the two)."""
-    declarations: dict[str, dict[str, object]] = {}
-    for key in CONFIG_KEYS:
-        declaration: dict[str, object] = {
-            "type": key.type,
-            "description": key.description.replace("`", ""),
-        }
-        if key.type == "array":
-            declaration["items"] = {"type": "string"}
-        if key.default is not None:
-            default = key.default
-            declaration["default"] = list(default) if isinstance(default, tuple) else default
-        declarations[key.name] = declaration
-    return declarations
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
-import yaml
 
 from lxdhost import config
-from lxdhost.config import (
-    CONFIG_KEYS,
-    ConfigError,
-    Settings,
-    parse_settings,
-    project_config_declarations,
-)
+from lxdhost.config import ConfigError, Settings, parse_settings
 from lxdhost.host import ContainerAccess
 from lxdhost.network import AdoptStage, NetworkMode
 from userdata import HostSpec
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = {
     "lxdhost:image": "ubuntu-24.04",
     "lxdhost:flavor": "m1.medium",
@@ -301,67 +291,3 @@ def test_host_options_make_the_stacks_host_spec_template() -> None:
 def test_lxd_listens_only_on_its_socket_while_its_api_is_closed() -> None:
     template = parse_settings(with_(lxdApiPort="8444")).hosts.spec_template
     assert (template.lxd_api_address, template.lxd_api_port) == (None, 8443)
-
-
-# --- the key table, Pulumi.yaml and docs/configuration.md never drift apart -----------------
-
-
-def declared_in_pulumi_yaml() -> dict[str, dict[str, object]]:
-    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
-    return dict(project["config"])
-
-
-def test_pulumi_yaml_declares_every_key_as_config_py_does() -> None:
-    assert declared_in_pulumi_yaml() == project_config_declarations()
-
-
-@pytest.mark.parametrize("key", CONFIG_KEYS, ids=lambda key: key.name)
-def test_only_required_keys_lack_a_default(key: config.ConfigKey) -> None:
-    # Pulumi makes a declared key without a default required: only image and flavor are.
-    assert ("default" in project_config_declarations()[key.name]) == (key.default is not None)
-    assert (key.default is None) == (key.name in ("image", "flavor"))
-
-
-def test_project_defaults_parse_as_the_tables_defaults() -> None:
-    project_defaults = {
-        f"lxdhost:{name}": declaration["default"]
-        for name, declaration in declared_in_pulumi_yaml().items()
-        if "default" in declaration
-    }
-    assert parse_settings({**project_defaults, **MINIMAL}) == parse_settings(MINIMAL)
-
-
-def documented_rows() -> dict[str, list[str]]:
-    text = (PROJECT_ROOT / "docs" / "configuration.md").read_text()
-    rows = {}
-    for line in text.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        match = re.fullmatch(r"`([A-Za-z]+)`", cells[0]) if len(cells) >= 4 else None
-        if match:
-            rows[match.group(1)] = cells
-    return rows
-
-
-def documented_default(key: config.ConfigKey) -> str:
-    if key.default is None:
-        return "(required)"
-    if isinstance(key.default, bool):
-        return f"`{str(key.default).lower()}`"
-    if isinstance(key.default, tuple):
-        return "`[" + ", ".join(key.default) + "]`"
-    return f"`{key.default}`" if key.default != "" else '`""`'
-
-
-def documented_meaning(key: config.ConfigKey) -> str:
-    choices = ", ".join(f"`{choice}`" for choice in key.choices if choice)
-    return f"{key.description}. One of: {choices}" if choices else key.description
-
-
-def test_docs_table_lists_every_key_with_its_type_default_and_meaning() -> None:
-    rows = documented_rows()
-    assert list(rows) == [key.name for key in CONFIG_KEYS]
-    for key in CONFIG_KEYS:
-        _, type_, default, meaning = rows[key.name]
-        assert type_ == key.type, key.name
-        assert default == documented_default(key), key.name
-        assert meaning == documented_meaning(key), key.name
