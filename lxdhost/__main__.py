@@ -169,8 +169,8 @@ def _parser() -> argparse.ArgumentParser:
         help="check or rewrite Pulumi.yaml's config: block and the docs' table of keys",
         description=(
             "Pulumi.yaml's config: block and the table of keys in docs/configuration.md are "
-            "generated from the keys' declarations (CONFIG_KEYS in lxdhost/config.py). Without "
-            "--write, exit status 1 names each file that differs."
+            "generated from the keys' declarations (lxdhost/config.py, and HostSpec's fields "
+            "in userdata/host.py). Without --write, exit status 1 names each file that differs."
         ),
     )
     options.add_argument(

@@ -1,5 +1,6 @@
 """The stack's keys written out: the `config:` block of Pulumi.yaml and the table of keys in
-docs/configuration.md, both generated from `CONFIG_KEYS`.
+docs/configuration.md, both generated from `CONFIG_KEYS` (the host options among them as
+`HostSpec` declares them).
 
 The committed copies are what `python -m lxdhost options --write` writes; `python -m lxdhost
 options` (and a test) fails while either differs from what the declarations give.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import re
-import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,7 +27,6 @@ NOVA_USER_DATA_LIMIT = 65535
 HEADER = "#cloud-config\n"
 
 StorageBackend = Literal["zfs", "dir", "lvm", "btrfs"]
-STORAGE_BACKENDS: tuple[StorageBackend, ...] = typing.get_args(StorageBackend)
 BridgeMode = Literal["none", "existing", "new"]
 PowerMode = Literal["poweroff", "reboot", "halt"]
 

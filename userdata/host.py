@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -41,11 +40,8 @@ from userdata.options import HostOption, host_options, option
 from userdata.validation import Problem, UserDataError, Validated, raise_problems
 
 Distro = Literal["ubuntu", "debian"]
-DISTROS: tuple[Distro, ...] = typing.get_args(Distro)
 LxdInitForm = Literal["preseed", "module"]
-LXD_INIT_FORMS: tuple[LxdInitForm, ...] = typing.get_args(LxdInitForm)
 BringUp = Literal["reboot", "in-place"]
-BRING_UPS: tuple[BringUp, ...] = typing.get_args(BringUp)
 
 # What each distro's images bridge with when `host_network` is not given.
 DEFAULT_HOST_NETWORK: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian": "ifupdown"}
@@ -104,7 +100,8 @@ class HostSpec(Validated):
     )
     lxd_api_port: int = option(
         8443,
-        "TCP port of LXD's API for remote `lxc` clients, once it listens on the network",
+        "TCP port of LXD's API for remote `lxc` clients, when it listens on the network (on a "
+        "stack: when `lxdApiIngress` opens it)",
         stack=True,
     )
     packages: tuple[str, ...] = option(
@@ -204,7 +201,9 @@ class HostSpec(Validated):
                     Problem("lxd_api_address", f"{self.lxd_api_address!r} is not an IP address")
                 )
         if not 0 < self.lxd_api_port < 65536:
-            found.append(Problem("lxd_api_port", f"{self.lxd_api_port!r} is not a TCP port"))
+            found.append(
+                Problem("lxd_api_port", f"{self.lxd_api_port!r} is not a TCP port (1-65535)")
+            )
         found.extend(package_problems(self.packages, "packages"))
         found.extend(ssh_key_problems(self.ssh_authorized_keys, "ssh_authorized_keys"))
         found.extend(command_problems(self.runcmd, "runcmd"))
@@ -308,7 +307,6 @@ def render_host(spec: HostSpec) -> str:
 
 
 __all__ = [
-    "BRING_UPS",
     "DEFAULT_HOST_NETWORK",
     "HOST_OPTIONS",
     "BringUp",

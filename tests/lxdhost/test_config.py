@@ -10,10 +10,17 @@ import pulumi
 import pytest
 
 from lxdhost import config
-from lxdhost.config import ConfigError, Settings, parse_settings
+from lxdhost.config import (
+    CONFIG_KEYS_BY_NAME,
+    STACK_HOST_OPTIONS,
+    STACK_KEYS_BY_FIELD,
+    ConfigError,
+    Settings,
+    parse_settings,
+)
 from lxdhost.host import ContainerAccess
 from lxdhost.network import AdoptStage, NetworkMode
-from userdata import HostSpec
+from userdata import HostSpec, render_host
 
 MINIMAL = {
     "lxdhost:image": "ubuntu-24.04",
@@ -290,4 +297,58 @@ def test_host_options_make_the_stacks_host_spec_template() -> None:
 
 def test_lxd_listens_only_on_its_socket_while_its_api_is_closed() -> None:
     template = parse_settings(with_(lxdApiPort="8444")).hosts.spec_template
-    assert (template.lxd_api_address, template.lxd_api_port) == (None, 8443)
+    assert template.lxd_api_address is None
+    assert "8444" not in render_host(template)
+
+
+# --- the host options: HostSpec's declarations as stack keys ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "type_", "default", "choices"),
+    [
+        pytest.param("distro", "string", "ubuntu", ("ubuntu", "debian"), id="choice"),
+        pytest.param("hostNetwork", "string", "", ("", "netplan", "ifupdown"), id="unset-choice"),
+        pytest.param("mtu", "integer", 0, (), id="unset-integer"),
+        pytest.param("lxdApiPort", "integer", 8443, (), id="integer"),
+        pytest.param("packages", "array", (), (), id="list"),
+    ],
+)
+def test_a_host_option_is_a_stack_key_as_hostspec_declares_it(
+    name: str, type_: str, default: object, choices: tuple[str, ...]
+) -> None:
+    key = CONFIG_KEYS_BY_NAME[name]
+    assert (key.type, key.default, key.choices) == (type_, default, choices)
+
+
+def test_every_stack_host_option_has_its_fields_help_and_camel_case_name() -> None:
+    for option in STACK_HOST_OPTIONS:
+        key = CONFIG_KEYS_BY_NAME[STACK_KEYS_BY_FIELD[option.name]]
+        assert key.description == option.help, option.name
+        assert key.name == "".join(
+            word.capitalize() if index else word
+            for index, word in enumerate(option.name.split("_"))
+        )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        pytest.param({"lxdApiPort": 0}, "lxdApiPort: 0 is not a TCP port (1-65535)", id="field"),
+        pytest.param(
+            {"packages": ["jq", "Bad"]},
+            "packages[1]: 'Bad' is not a Debian package name",
+            id="item-of-a-field",
+        ),
+        pytest.param({"mtu": -1}, "mtu: -1 is outside 576-9216", id="same-name"),
+    ],
+)
+def test_hostspecs_problem_with_a_host_option_names_its_stack_key(
+    overrides: dict[str, object], expected: str
+) -> None:
+    assert problems_of(with_(**overrides)) == (expected,)
+
+
+def test_unset_host_options_are_none_in_the_hosts_spec() -> None:
+    template = parse_settings(with_(hostNetwork="", mtu="0")).hosts.spec_template
+    assert (template.host_network, template.mtu) == (None, None)
