@@ -113,7 +113,7 @@ def _options(root: Path, *, write: bool) -> int:
     for name in stale:
         print(f"{name}: differs from the declarations; run {WRITE_COMMAND}", file=sys.stderr)
     if not stale:
-        print(f"{' and '.join(GENERATED)}: as declared")
+        print(f"{', '.join(GENERATED)}: as declared")
     return EXIT_STALE if stale else EXIT_OK
 
 
@@ -166,11 +166,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     options = commands.add_parser(
         "options",
-        help="check or rewrite Pulumi.yaml's config: block and the docs' table of keys",
+        help="check or rewrite Pulumi.yaml's config: block and the docs' tables of keys",
         description=(
-            "Pulumi.yaml's config: block and the table of keys in docs/configuration.md are "
-            "generated from the keys' declarations (lxdhost/config.py, and HostSpec's fields "
-            "in userdata/host.py). Without --write, exit status 1 names each file that differs."
+            "Pulumi.yaml's config: block, the table of keys in docs/configuration.md and the "
+            "host file's keys in docs/userdata.md are generated from the keys' declarations "
+            "(lxdhost/config.py, and HostSpec's fields in userdata/host.py). Without --write, "
+            "exit status 1 names each file that differs."
         ),
     )
     options.add_argument(

@@ -61,17 +61,3 @@ def test_a_stack_key_is_the_fields_name_in_camel_case(field: str, key: str) -> N
 def test_every_hostspec_field_is_an_option_with_help() -> None:
     assert [option.name for option in HOST_OPTIONS] == list(HostSpec.__dataclass_fields__)
     assert all(option.help and not option.help.endswith(".") for option in HOST_OPTIONS)
-
-
-def test_the_stack_options_are_the_hosts_user_choices() -> None:
-    # What a stack's user sets of each host; the rest the program fills in (MAC, slots ...).
-    assert [option.stack_key for option in HOST_OPTIONS if option.stack_key] == [
-        "distro",
-        "hostNetwork",
-        "mtu",
-        "lxdInit",
-        "storageBackend",
-        "lxdApiPort",
-        "packages",
-        "bringUp",
-    ]
