@@ -125,8 +125,12 @@ class HostSpec(Validated):
         "has finished) or `in-place` (applied from runcmd's first command, no second boot)",
         stack=True,
     )
-    reboot_message: str = option("Bye Bye", "power_state's message for the one reboot")
-    reboot_timeout: int = option(60, "Seconds power_state waits for cloud-init to finish")
+    reboot_message: str = option(
+        "Bye Bye", "power_state's message for the one reboot (`bring_up`: `reboot`)"
+    )
+    reboot_timeout: int = option(
+        60, "Seconds power_state waits for cloud-init to finish (`bring_up`: `reboot`)"
+    )
 
     def __post_init__(self) -> None:
         # Callers build lists (YAML, Pulumi config): keep the value immutable and comparable.
