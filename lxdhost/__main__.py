@@ -1,4 +1,5 @@
-"""The `python -m lxdhost` command line: `plan` shows what a stack builds, offline."""
+"""The `python -m lxdhost` command line: `plan` shows what a stack builds, offline; `options`
+checks or rewrites the files generated from the stack's key declarations."""
 
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ from lxdhost.offline.render import (
     render_plan_markdown,
     render_plan_text,
 )
+from lxdhost.options import GENERATED, WRITE_COMMAND, stale_files, write_files
 
 # Exit statuses, after diff(1): 0 nothing replaced, 1 something replaced, 2 trouble.
 EXIT_OK = 0
 EXIT_REPLACES = 1
 EXIT_ERROR = 2
+# `options`: 1 a generated file differs from the declarations.
+EXIT_STALE = 1
 
 
 class UsageError(Exception):
@@ -40,6 +44,8 @@ def main(
     """Run the command line; `stack_root` holds Pulumi.yaml and the stack files (tests vary it)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "options":
+        return _options(stack_root, write=args.write)
     try:
         plan = load_plan(args.stack, stack_root, program)
         if args.out is not None:
@@ -97,6 +103,20 @@ def write_user_data(plan: OfflinePlan, directory: Path) -> None:
         raise UsageError(f"--out {directory}: {error.strerror}") from error
 
 
+def _options(root: Path, *, write: bool) -> int:
+    """Check (or, with `write`, regenerate) the files made from the key declarations."""
+    if write:
+        for name in write_files(root):
+            print(f"{name}: rewritten from the declarations")
+        return EXIT_OK
+    stale = stale_files(root)
+    for name in stale:
+        print(f"{name}: differs from the declarations; run {WRITE_COMMAND}", file=sys.stderr)
+    if not stale:
+        print(f"{', '.join(GENERATED)}: as declared")
+    return EXIT_STALE if stale else EXIT_OK
+
+
 def _print_diff(base: OfflinePlan, current: OfflinePlan, args: argparse.Namespace) -> int:
     diff = diff_plans(base, current)
     if args.json:
@@ -143,6 +163,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument(
         "--diff", type=Path, metavar="BASE.json", help="compare with a plan saved by --json"
+    )
+    options = commands.add_parser(
+        "options",
+        help="check or rewrite Pulumi.yaml's config: block and the docs' tables of keys",
+        description=(
+            "Pulumi.yaml's config: block, the table of keys in docs/configuration.md and the "
+            "host file's keys in docs/userdata.md are generated from the keys' declarations "
+            "(lxdhost/config.py, and HostSpec's fields in userdata/host.py). Without --write, "
+            "exit status 1 names each file that differs."
+        ),
+    )
+    options.add_argument(
+        "--write", action="store_true", help="rewrite the files that differ from the declarations"
     )
     return parser
 

@@ -1,16 +1,19 @@
 """The stack's configuration, read once into typed, validated settings.
 
-`CONFIG_KEYS` declares every `lxdhost:` key (name, type, default, meaning): the `config:` block
-of `Pulumi.yaml` and the table in docs/configuration.md are checked against it by the tests, so
-the three never drift. `parse_settings` is a pure function over the configuration as the Pulumi
-CLI hands it to a program (fully qualified keys; every value a string, lists JSON-encoded); it
-collects every problem, each naming its key, and raises one `ConfigError`. `load_settings`
-wraps it for the program and turns that error into a `pulumi.RunError`, which Pulumi prints
-without a stack trace, before any resource is registered.
+`CONFIG_KEYS` declares every `lxdhost:` key (name, type, default, meaning): the stack's own
+keys here, and the host options as `HostSpec` declares them (`userdata.options`; `bringUp` is
+`HostSpec.bring_up`). The `config:` block of `Pulumi.yaml` and the table in
+docs/configuration.md are generated from it (`python -m lxdhost options --write`) and checked
+against it by the tests. `parse_settings` is a pure function over the configuration as the
+Pulumi CLI hands it to a program (fully qualified keys; every value a string, lists
+JSON-encoded); it collects every problem, each naming its key, and raises one `ConfigError`.
+`load_settings` wraps it for the program and turns that error into a `pulumi.RunError`, which
+Pulumi prints without a stack trace, before any resource is registered.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -27,14 +30,10 @@ from lxdhost.addressing import AddressPlan, AddressPlanError, AddressRequest, pl
 from lxdhost.host import LXD_LISTEN_ADDRESS, ContainerAccess
 from lxdhost.network import AdoptStage, NetworkMode
 from userdata import HostSpec
-from userdata.cloudconfig import (
-    STORAGE_BACKENDS,
-    StorageBackend,
-    is_ssh_public_key,
-    package_problems,
-)
-from userdata.host import BRING_UPS, DISTROS, LXD_FORMS, BringUp, Distro, LxdForm
-from userdata.network import MAX_MTU, MIN_MTU, NETWORK_RENDERERS, NetworkRenderer, is_mtu
+from userdata.cloudconfig import is_ssh_public_key
+from userdata.host import HOST_OPTIONS, Distro
+from userdata.options import HostOption
+from userdata.validation import Problem
 
 PROJECT = "lxdhost"
 
@@ -54,10 +53,40 @@ class ConfigKey:
     choices: tuple[str, ...] = ()
 
 
-# The host options' choices are userdata's own (DISTROS, ...): a value the configuration accepts
-# is one that HostSpec takes as it is.
 # Empty strings, 0 and [] stand for "not set": Pulumi makes a declared key without a default
 # required, so every optional key needs a declared default that means "unset".
+_UNSET: dict[ConfigType, ConfigValue] = {"string": "", "integer": 0, "array": ()}
+_STACK_TYPES: dict[object, ConfigType] = {
+    str: "string",
+    int: "integer",
+    bool: "boolean",
+    tuple[str, ...]: "array",
+}
+
+
+def _host_option_key(option: HostOption) -> ConfigKey:
+    """A host option's `lxdhost:` key: its camelCase name, type, default, choices and help."""
+    type_ = "string" if option.choices else _STACK_TYPES.get(option.base_type)
+    if option.stack_key is None or type_ is None or (option.optional and type_ not in _UNSET):
+        raise TypeError(f"HostSpec.{option.name} cannot be a stack key: {option.type}")
+    choices = tuple(str(choice) for choice in option.choices)
+    default = option.default
+    if option.optional:
+        choices = ("", *choices) if choices else ()
+        default = _UNSET[type_] if default is None else default
+    if not isinstance(default, str | int | bool | tuple):
+        raise TypeError(f"HostSpec.{option.name}'s default {default!r} is no stack value")
+    return ConfigKey(option.stack_key, type_, default, option.help, choices)
+
+
+# The HostSpec fields a stack sets, and their keys: the stack's host options.
+STACK_HOST_OPTIONS: tuple[HostOption, ...] = tuple(o for o in HOST_OPTIONS if o.stack_key)
+HOST_OPTION_KEYS: tuple[ConfigKey, ...] = tuple(map(_host_option_key, STACK_HOST_OPTIONS))
+# A HostSpec field's stack key, for the problems userdata finds (`lxd_api_port` -> `lxdApiPort`).
+STACK_KEYS_BY_FIELD: Mapping[str, str] = {
+    option.name: key.name for option, key in zip(STACK_HOST_OPTIONS, HOST_OPTION_KEYS, strict=True)
+}
+
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("networkMode", "string", "create",
               "`create`: a new network, subnet and router; `adopt`: reduce the pool of the "
@@ -107,25 +136,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "0.0.0.0/0 only when listed"),
     ConfigKey("lxdApiIngress", "array", (),
               "CIDRs allowed to reach LXD's API port; empty: closed"),
-    ConfigKey("lxdApiPort", "integer", 8443,
-              "LXD's API port, opened to `lxdApiIngress`"),
-    ConfigKey("distro", "string", "ubuntu",
-              "Distribution of `image`: decides the default host network renderer",
-              DISTROS),
-    ConfigKey("hostNetwork", "string", "",
-              "How the host's bridge br0 is written: `netplan` or `ifupdown`; empty: the "
-              "distro's own (ubuntu: netplan, debian: ifupdown)",
-              ("", *NETWORK_RENDERERS)),
-    ConfigKey("lxdInit", "string", "preseed",
-              "How LXD is initialised: `preseed` (a full `lxd init --preseed`) or `module` "
-              "(cloud-init's lxd `init` + `bridge`)",
-              LXD_FORMS),
-    ConfigKey("bringUp", "string", "reboot",
-              "How br0 takes the NIC's address on the first boot: `reboot` (once cloud-init "
-              "has finished) or `in-place` (applied from runcmd, no second boot)",
-              BRING_UPS),
-    ConfigKey("storageBackend", "string", "dir",
-              "LXD storage backend (cloud-init's `storage_backend`)", STORAGE_BACKENDS),
+    # The host options, as HostSpec declares them (userdata/host.py).
+    *HOST_OPTION_KEYS,
     ConfigKey("slotsPerHost", "integer", 10,
               "Container slots (static address + MAC, LXD profile `slot-NN`) per host"),
     ConfigKey("containerAccess", "string", "address-pairs",
@@ -138,36 +150,12 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "`slotsPerHost` must not exceed it in address-pairs mode"),
     ConfigKey("floatingIps", "boolean", False,
               "Give each host a floating IP from `externalNetwork`"),
-    ConfigKey("packages", "array", (),
-              "Extra Debian/Ubuntu packages to install on the hosts"),
-    ConfigKey("mtu", "integer", 0,
-              "MTU of br0 and the containers; 0: the tenant network's MTU as Neutron reports it"),
     ConfigKey("sshUser", "string", "",
               "Login user in the exported SSH commands; empty: the distro's (ubuntu, debian)"),
 )  # fmt: skip
 
 CONFIG_KEYS_BY_NAME: Mapping[str, ConfigKey] = {key.name: key for key in CONFIG_KEYS}
 
-
-def project_config_declarations() -> dict[str, dict[str, object]]:
-    """`Pulumi.yaml`'s `config:` block as `CONFIG_KEYS` declares it (a test compares the two)."""
-    declarations: dict[str, dict[str, object]] = {}
-    for key in CONFIG_KEYS:
-        declaration: dict[str, object] = {
-            "type": key.type,
-            "description": key.description.replace("`", ""),
-        }
-        if key.type == "array":
-            declaration["items"] = {"type": "string"}
-        if key.default is not None:
-            default = key.default
-            declaration["default"] = list(default) if isinstance(default, tuple) else default
-        declarations[key.name] = declaration
-    return declarations
-
-
-# Keys of other namespaces that the program reads (the provider reads `openstack:*` itself).
-CLOUD_KEY = "openstack:cloud"
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -202,9 +190,9 @@ class NetworkSettings:
 
 @dataclass(frozen=True)
 class HostSettings:
-    """The LXD hosts: names, Nova boot arguments and what their user_data is made of."""
+    """The LXD hosts: Nova boot arguments and what their user_data is made of (their names are
+    the address plan's)."""
 
-    names: tuple[str, ...]
     image_name: str
     flavor_name: str
     key_pair: str | None
@@ -231,7 +219,6 @@ class AccessSettings:
 class Settings:
     """Everything the program needs, validated; `address_plan` is already computed."""
 
-    cloud: str | None
     network: NetworkSettings
     hosts: HostSettings
     access: AccessSettings
@@ -274,13 +261,6 @@ class _Reader:
         if isinstance(value, str) and value in choices.__members__.values():
             return choices(value)
         return choices(str(CONFIG_KEYS_BY_NAME[name].default))
-
-    def one_of(self, name: str) -> Any:
-        """The key's value, one of its `choices` (the default when unset or invalid). Typed by
-        the caller: those choices are the arguments of a Literal type (`DISTROS` ...)."""
-        value = self.value(name)
-        key = CONFIG_KEYS_BY_NAME[name]
-        return value if value in key.choices else key.default
 
     def string(self, name: str) -> str:
         value = self.value(name)
@@ -390,9 +370,7 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         )
 
     dns_nameservers = _dns_nameservers(read)
-    mtu = read.integer("mtu", 0)
-    if mtu and not is_mtu(mtu):
-        read.problems.append(f"mtu: must be 0 (the network's) or {MIN_MTU}-{MAX_MTU}, got {mtu}")
+    host_options = _host_options(read)
 
     names = _host_names(read)
     image_name = read.string("image").strip()
@@ -411,17 +389,9 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     if public_key and not is_ssh_public_key(public_key):
         read.problems.append("publicKey: not an OpenSSH public key such as 'ssh-ed25519 AAAA...'")
     boot_volume_size = read.integer("bootVolumeSize", 0)
-    distro: Distro = read.one_of("distro")
-    renderer: NetworkRenderer | Literal[""] = read.one_of("hostNetwork")
     floating_ips = read.boolean("floatingIps")
     if floating_ips and external_network is None and mode is NetworkMode.ADOPT:
         read.problems.append("externalNetwork: required when floatingIps is true: the IP pool")
-    packages = read.strings("packages")
-    read.problems.extend(package_problems(packages, "packages"))
-
-    lxd_form: LxdForm = read.one_of("lxdInit")
-    bring_up: BringUp = read.one_of("bringUp")
-    storage_backend: StorageBackend = read.one_of("storageBackend")
     ssh_user = read.optional_string("sshUser")
     container_access = read.choice("containerAccess", ContainerAccess)
     max_address_pairs = read.integer("maxAddressPairs", 1)
@@ -436,7 +406,7 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     access = AccessSettings(
         ssh_ingress=read.networks("sshIngress"),
         lxd_api_ingress=read.networks("lxdApiIngress"),
-        lxd_api_port=read.integer("lxdApiPort", 1, 65535),
+        lxd_api_port=host_options.lxd_api_port,
         container_access=container_access,
         max_address_pairs=max_address_pairs,
     )
@@ -458,46 +428,56 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     if address_plan is not None:
         _check_nameservers_outside_reserved_range(dns_nameservers, address_plan, read.problems)
 
-    cloud = raw.get(CLOUD_KEY)
-    if cloud is not None and not isinstance(cloud, str):
-        read.problems.append(f"{CLOUD_KEY}: expected a clouds.yaml cloud name")
     if read.problems or address_plan is None:
         raise ConfigError(_unique(read.problems))
 
     return Settings(
-        cloud=cloud if isinstance(cloud, str) and cloud else None,
         network=NetworkSettings(
             mode=mode,
             adopt_stage=adopt_stage,
             external_network=external_network,
             subnet_id=subnet_id,
             dns_nameservers=dns_nameservers,
-            mtu=mtu or None,
+            mtu=host_options.mtu,
         ),
         hosts=HostSettings(
-            names=names,
             image_name=image_name,
             flavor_name=flavor_name,
             key_pair=key_pair,
             public_key=public_key,
             boot_volume_size=boot_volume_size or None,
-            ssh_user=ssh_user or _DEFAULT_SSH_USER[distro],
+            ssh_user=ssh_user or _DEFAULT_SSH_USER[host_options.distro],
             floating_ips=floating_ips,
-            spec_template=HostSpec(
-                distro=distro,
-                network_renderer=renderer or None,
-                lxd_form=lxd_form,
-                bring_up=bring_up,
-                storage_backend=storage_backend,
-                packages=packages,
-                # LXD listens on the network only when its API port is opened to someone.
-                lxd_network_address=LXD_LISTEN_ADDRESS if access.lxd_api_ingress else None,
-                lxd_network_port=access.lxd_api_port if access.lxd_api_ingress else 8443,
+            # LXD listens on the network only when its API port is opened to someone.
+            spec_template=dataclasses.replace(
+                host_options,
+                lxd_api_address=LXD_LISTEN_ADDRESS if access.lxd_api_ingress else None,
             ),
         ),
         access=access,
         address_plan=address_plan,
     )
+
+
+def _host_options(read: _Reader) -> HostSpec:
+    """The stack's host options, as a HostSpec checked by its own rules; a problem it finds is
+    named by the option's stack key (`packages[1]: ...`)."""
+    values: dict[str, Any] = {}
+    for option, key in zip(STACK_HOST_OPTIONS, HOST_OPTION_KEYS, strict=True):
+        value = read.value(key.name)
+        values[option.name] = None if option.optional and value == _UNSET[key.type] else value
+    host_options = HostSpec(**values)
+    read.problems.extend(
+        f"{stack_key_path(problem)}: {problem.message}" for problem in host_options.problems()
+    )
+    return host_options
+
+
+def stack_key_path(problem: Problem) -> str:
+    """Where a HostSpec problem is on the stack: `lxd_api_port` -> `lxdApiPort`,
+    `packages[1]` -> `packages[1]`; a field that is no stack option keeps its name."""
+    field = problem.field()
+    return STACK_KEYS_BY_FIELD.get(field, field) + problem.path[len(field) :]
 
 
 def _check_unknown_keys(raw: Mapping[str, object], problems: list[str]) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_openstack as openstack
 
-from lxdhost.config import Settings
+from lxdhost.config import STACK_KEYS_BY_FIELD, Settings
 from lxdhost.host import ContainerAccess, LxdHost, LxdHostArgs, host_spec
 from lxdhost.network import TenantNetwork, TenantNetworkArgs
 from lxdhost.security import HostSecurityGroup, HostSecurityGroupArgs
@@ -20,18 +20,12 @@ from userdata import UserDataError, render_host
 STAND_IN_MACADDRESS = "fa:16:3e:00:00:00"
 STAND_IN_MTU = 9000
 
-# userdata's field names -> the stack keys a user changes to fix them.
+# userdata's field names -> the stack keys a user changes to fix them: each host option's own key,
+# and the slots for the size of the user_data and the profiles.
 _USER_DATA_FIELD_KEYS = {
+    **STACK_KEYS_BY_FIELD,
     "user_data": "slotsPerHost",
     "profiles": "slotsPerHost",
-    "packages": "packages",
-    "mtu": "mtu",
-    "distro": "distro",
-    "network_renderer": "hostNetwork",
-    "lxd_form": "lxdInit",
-    "bring_up": "bringUp",
-    "storage_backend": "storageBackend",
-    "lxd_network_port": "lxdApiPort",
 }
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import re
-import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,7 +27,6 @@ NOVA_USER_DATA_LIMIT = 65535
 HEADER = "#cloud-config\n"
 
 StorageBackend = Literal["zfs", "dir", "lvm", "btrfs"]
-STORAGE_BACKENDS: tuple[StorageBackend, ...] = typing.get_args(StorageBackend)
 BridgeMode = Literal["none", "existing", "new"]
 PowerMode = Literal["poweroff", "reboot", "halt"]
 
@@ -98,7 +96,6 @@ class LxdInit(Validated):
     storage_pool: str | None = None
     network_address: str | None = None
     network_port: int | None = None
-    trust_password: str | None = None
 
     def value_problems(self, where: str) -> list[Problem]:
         found = []
@@ -123,7 +120,6 @@ class LxdInit(Validated):
                 "storage_pool": self.storage_pool,
                 "network_address": self.network_address,
                 "network_port": self.network_port,
-                "trust_password": self.trust_password,
             }
         )
 
@@ -241,37 +237,6 @@ class PowerState(Validated):
 
 
 @dataclass(frozen=True)
-class User(Validated):
-    """One `users` item (the keys the hosts use)."""
-
-    name: str
-    ssh_authorized_keys: tuple[str, ...] = ()
-    sudo: str | None = None
-    groups: tuple[str, ...] = ()
-    shell: str | None = None
-    lock_passwd: bool | None = None
-
-    def value_problems(self, where: str) -> list[Problem]:
-        found = []
-        if not _OWNER.match(self.name) or ":" in self.name:
-            found.append(Problem(f"{where}.name", f"{self.name!r} is not a user name"))
-        found.extend(ssh_key_problems(self.ssh_authorized_keys, f"{where}.ssh_authorized_keys"))
-        return found
-
-    def to_dict(self) -> dict[str, Any]:
-        return _without_none(
-            {
-                "name": self.name,
-                "groups": list(self.groups) or None,
-                "shell": self.shell,
-                "sudo": self.sudo,
-                "lock_passwd": self.lock_passwd,
-                "ssh_authorized_keys": list(self.ssh_authorized_keys) or None,
-            }
-        )
-
-
-@dataclass(frozen=True)
 class CloudConfig(Validated):
     """A whole cloud-config document; each field is the cloud-init top-level key of that name.
 
@@ -282,7 +247,6 @@ class CloudConfig(Validated):
     package_update: bool = False
     package_upgrade: bool = False
     packages: tuple[str, ...] = ()
-    users: tuple[Literal["default"] | User, ...] = ()
     ssh_authorized_keys: tuple[str, ...] = ()
     write_files: tuple[WriteFile, ...] = ()
     unverified_modules: tuple[str, ...] = ()
@@ -296,9 +260,6 @@ class CloudConfig(Validated):
         found.extend(package_problems(self.packages, "packages"))
         for index, package in _duplicates(self.packages):
             found.append(Problem(f"packages[{index}]", f"{package!r} is listed twice"))
-        for index, user in enumerate(self.users):
-            if isinstance(user, User):
-                found.extend(user.problems(f"users[{index}]"))
         found.extend(ssh_key_problems(self.ssh_authorized_keys, "ssh_authorized_keys"))
         for index, item in enumerate(self.write_files):
             found.extend(item.problems(f"write_files[{index}]"))
@@ -330,8 +291,6 @@ class CloudConfig(Validated):
             document["package_upgrade"] = True
         if self.packages:
             document["packages"] = list(self.packages)
-        if self.users:
-            document["users"] = [u if isinstance(u, str) else u.to_dict() for u in self.users]
         if self.ssh_authorized_keys:
             document["ssh_authorized_keys"] = list(self.ssh_authorized_keys)
         if self.write_files:
@@ -466,7 +425,6 @@ __all__ = [
     "LxdInit",
     "PowerState",
     "RenderedPreseed",
-    "User",
     "WriteFile",
     "check_size",
     "encoded_size",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -37,53 +36,101 @@ from userdata.cloudconfig import (
 )
 from userdata.lxd import LxdProfile, https_address, module_form, preseed
 from userdata.network import BRING_UP_PATH, HostBridge, NetworkRenderer
+from userdata.options import HostOption, host_options, option
 from userdata.validation import Problem, UserDataError, Validated, raise_problems
 
 Distro = Literal["ubuntu", "debian"]
-DISTROS: tuple[Distro, ...] = typing.get_args(Distro)
-LxdForm = Literal["preseed", "module"]
-LXD_FORMS: tuple[LxdForm, ...] = typing.get_args(LxdForm)
+LxdInitForm = Literal["preseed", "module"]
 BringUp = Literal["reboot", "in-place"]
-BRING_UPS: tuple[BringUp, ...] = typing.get_args(BringUp)
 
-# What each distro's images bridge with when `network_renderer` is not given.
-DEFAULT_RENDERER: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian": "ifupdown"}
+# What each distro's images bridge with when `host_network` is not given.
+DEFAULT_HOST_NETWORK: dict[str, NetworkRenderer] = {"ubuntu": "netplan", "debian": "ifupdown"}
 
 
 @dataclass(frozen=True)
 class HostSpec(Validated):
-    """Everything that decides an LXD host's user_data; the defaults are the blog's choices."""
+    """Everything that decides an LXD host's user_data; the defaults are the blog's choices.
 
-    distro: Distro = "ubuntu"
-    # None: the distro's own (ubuntu: netplan, debian: ifupdown).
-    network_renderer: NetworkRenderer | None = None
-    interface: str = "ens3"
-    bridge: str = "br0"
-    mtu: int | None = None
-    # The Neutron port's MAC: the bridge is pinned to it, the only MAC port security passes.
-    macaddress: str | None = None
-    # Write 99-disable-network-config.cfg and neutralise cloud-init's own network file. The
-    # blog did neither (its interfaces file simply shadows cloud-init's); seed.yaml says false.
-    disable_cloud_init_network: bool = True
-    lxd_form: LxdForm = "preseed"
-    storage_backend: StorageBackend = "dir"
-    storage_pool: str = "default"
-    # Where LXD listens for remote `lxc` clients (preseed: core.https_address; module:
-    # init.network_address/network_port). None: the local socket only.
-    lxd_network_address: str | None = None
-    lxd_network_port: int = 8443
-    packages: tuple[str, ...] = ()
-    package_update: bool = False
-    package_upgrade: bool = False
-    ssh_authorized_keys: tuple[str, ...] = ()
-    # Extra LXD profiles (container slots); bridged NICs without a parent get `bridge`.
-    profiles: tuple[LxdProfile, ...] = ()
-    runcmd: tuple[Command, ...] = ()
-    # How the bridge takes the NIC's address on the first boot: a reboot, or in place.
-    bring_up: BringUp = "reboot"
-    # The reboot's power_state message and timeout (bring_up: reboot only).
-    reboot_message: str = "Bye Bye"
-    reboot_timeout: int = 60
+    Each field is a host option (`userdata.options`): a host file's key, and where declared
+    `stack=True` a stack's `lxdhost:` key too.
+    """
+
+    distro: Distro = option(
+        "ubuntu",
+        "Distribution of the host's image: decides how the bridge is written by default and "
+        "which packages the host adds",
+        stack=True,
+    )
+    host_network: NetworkRenderer | None = option(
+        None,
+        "How the host's bridge is written: `netplan` or `ifupdown`; unset: the distro's own "
+        "(ubuntu: netplan, debian: ifupdown)",
+        stack=True,
+    )
+    interface: str = option("ens3", "The NIC bridged into the bridge")
+    bridge: str = option("br0", "The bridge that takes the NIC's DHCP address")
+    mtu: int | None = option(
+        None,
+        "MTU of the host's NIC and bridge (and of a stack's container slots); unset: the "
+        "network's, as Neutron reports it",
+        stack=True,
+    )
+    macaddress: str | None = option(
+        None, "The Neutron port's MAC, pinned on the bridge (port security drops any other)"
+    )
+    # The blog did neither (its interfaces file simply shadows cloud-init's); seed.yaml says so.
+    disable_cloud_init_network: bool = option(
+        True,
+        "Write 99-disable-network-config.cfg and neutralise cloud-init's own network file",
+    )
+    lxd_init: LxdInitForm = option(
+        "preseed",
+        "How LXD is initialised: `preseed` (a full `lxd init --preseed`: pool, default profile "
+        "and extra profiles) or `module` (cloud-init's lxd `init` + `bridge`, the blog's form)",
+        stack=True,
+    )
+    storage_backend: StorageBackend = option(
+        "dir", "Driver of LXD's storage pool (cloud-init's `storage_backend`)", stack=True
+    )
+    storage_pool: str = option("default", "Name of LXD's storage pool")
+    # Preseed: core.https_address; module: init.network_address/network_port.
+    lxd_api_address: str | None = option(
+        None,
+        "IP address LXD's API listens on for remote `lxc` clients; unset: the local socket only",
+    )
+    lxd_api_port: int = option(
+        8443,
+        "TCP port of LXD's API for remote `lxc` clients, when it listens on the network (on a "
+        "stack: when `lxdApiIngress` opens it)",
+        stack=True,
+    )
+    packages: tuple[str, ...] = option(
+        (), "Extra Debian/Ubuntu packages to install on the host", stack=True
+    )
+    package_update: bool = option(False, "Run apt-get update even with no packages to install")
+    package_upgrade: bool = option(False, "Upgrade the installed packages on the first boot")
+    ssh_authorized_keys: tuple[str, ...] = option((), "Public keys for the default user")
+    profiles: tuple[LxdProfile, ...] = option(
+        (),
+        "Other LXD profiles: {name, description, config: {key: string}, devices: {name: "
+        "{key: string}}}; bridged NICs without a parent get the bridge",
+        kind="list of mappings",
+    )
+    runcmd: tuple[Command, ...] = option(
+        (), "Extra commands (shell lines or argv lists), run last", kind="list of commands"
+    )
+    bring_up: BringUp = option(
+        "reboot",
+        "How the bridge takes the NIC's address on the first boot: `reboot` (once cloud-init "
+        "has finished) or `in-place` (applied from runcmd's first command, no second boot)",
+        stack=True,
+    )
+    reboot_message: str = option(
+        "Bye Bye", "power_state's message for the one reboot (`bring_up`: `reboot`)"
+    )
+    reboot_timeout: int = option(
+        60, "Seconds power_state waits for cloud-init to finish (`bring_up`: `reboot`)"
+    )
 
     def __post_init__(self) -> None:
         # Callers build lists (YAML, Pulumi config): keep the value immutable and comparable.
@@ -94,29 +141,29 @@ class HostSpec(Validated):
                 object.__setattr__(self, spec_field.name, frozen)
 
     @property
-    def renderer(self) -> NetworkRenderer:
-        return self.network_renderer or DEFAULT_RENDERER.get(self.distro, "netplan")
+    def effective_host_network(self) -> NetworkRenderer:
+        return self.host_network or DEFAULT_HOST_NETWORK.get(self.distro, "netplan")
 
     def lxd_https_address(self) -> str | None:
-        if self.lxd_network_address is None:
+        if self.lxd_api_address is None:
             return None
-        return https_address(self.lxd_network_address, self.lxd_network_port)
+        return https_address(self.lxd_api_address, self.lxd_api_port)
 
     def host_bridge(self) -> HostBridge:
         return HostBridge(
-            renderer=self.renderer,
+            renderer=self.effective_host_network,
             interface=self.interface,
             bridge=self.bridge,
             mtu=self.mtu,
             macaddress=self.macaddress,
             disable_cloud_init_network=self.disable_cloud_init_network,
             # Debian's image bridges with ifupdown, which would read cloud-init's interfaces.d.
-            replace_interfaces=self.distro == "debian" and self.renderer == "netplan",
+            replace_interfaces=self.distro == "debian" and self.effective_host_network == "netplan",
         )
 
     def value_problems(self, where: str = "") -> list[Problem]:
-        # Types are checked already (Validated.problems): distro, lxd_form, storage_backend and
-        # network_renderer are Literal choices, so only values beyond the types are left here.
+        # Types are checked already (Validated.problems): distro, lxd_init, storage_backend and
+        # host_network are Literal choices, so only values beyond the types are left here.
         found = self.host_bridge().problems()
         if not is_lxd_name(self.storage_pool):
             found.append(Problem("storage_pool", f"{self.storage_pool!r} is not an LXD name"))
@@ -150,18 +197,16 @@ class HostSpec(Validated):
                 found.append(
                     Problem(f"profiles[{index}]", f"hwaddr {hwaddr} is the host's own macaddress")
                 )
-        if self.lxd_network_address is not None:
+        if self.lxd_api_address is not None:
             try:
-                ipaddress.ip_address(self.lxd_network_address)
+                ipaddress.ip_address(self.lxd_api_address)
             except ValueError:
                 found.append(
-                    Problem(
-                        "lxd_network_address", f"{self.lxd_network_address!r} is not an IP address"
-                    )
+                    Problem("lxd_api_address", f"{self.lxd_api_address!r} is not an IP address")
                 )
-        if not 0 < self.lxd_network_port < 65536:
+        if not 0 < self.lxd_api_port < 65536:
             found.append(
-                Problem("lxd_network_port", f"{self.lxd_network_port!r} is not a TCP port")
+                Problem("lxd_api_port", f"{self.lxd_api_port!r} is not a TCP port (1-65535)")
             )
         found.extend(package_problems(self.packages, "packages"))
         found.extend(ssh_key_problems(self.ssh_authorized_keys, "ssh_authorized_keys"))
@@ -173,13 +218,17 @@ class HostSpec(Validated):
         return found
 
 
+# Every HostSpec field as a user sets it: the host file's keys, and the stack's host options.
+HOST_OPTIONS: tuple[HostOption, ...] = host_options(HostSpec)
+
+
 def required_packages(spec: HostSpec) -> tuple[str, ...]:
     """Packages the host's own setup needs, before the user's."""
     needed = []
-    if spec.renderer == "ifupdown":
+    if spec.effective_host_network == "ifupdown":
         needed.append("bridge-utils")  # ifupdown's bridge_ports comes from bridge-utils' hooks
     if spec.distro == "debian":
-        if spec.renderer == "netplan":
+        if spec.effective_host_network == "netplan":
             needed.append("netplan.io")
         # Debian 12 packages LXD 5.0; Ubuntu's lxd module installs the snap when lxd is missing.
         needed.append("lxd")
@@ -209,7 +258,7 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
             timeout=spec.reboot_timeout,
             condition=True,
         )
-    if spec.lxd_form == "preseed":
+    if spec.lxd_init == "preseed":
         lxd = Lxd(
             preseed=preseed(
                 bridge=spec.bridge,
@@ -225,8 +274,8 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
             storage_backend=spec.storage_backend,
             storage_pool=spec.storage_pool,
             profiles=spec.profiles,
-            network_address=spec.lxd_network_address,
-            network_port=spec.lxd_network_port,
+            network_address=spec.lxd_api_address,
+            network_port=spec.lxd_api_port,
             macaddress=spec.macaddress,
             # Debian 12's LXD 5.0 makes lxdbr0 in `lxd init --auto` (seen booting it); the
             # seed example keeps the blog's Ubuntu 16.04 document, of the LXD 2.0 era.
@@ -262,8 +311,8 @@ def render_host(spec: HostSpec) -> str:
 
 
 __all__ = [
-    "BRING_UPS",
-    "DEFAULT_RENDERER",
+    "DEFAULT_HOST_NETWORK",
+    "HOST_OPTIONS",
     "BringUp",
     "HostSpec",
     "UserDataError",

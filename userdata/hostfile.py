@@ -1,7 +1,7 @@
 """Host description files (YAML) read into a HostSpec, every bad key reported at once.
 
-A host file's keys are HostSpec's fields (plus `slots`), with HostSpec's types and defaults;
-`KEYS` says what each does, and `python -m userdata render --help` prints it.
+A host file's keys are HostSpec's fields (plus `slots`), with HostSpec's types, defaults and
+help (`userdata.options`); `KEYS` lists them, and `python -m userdata render --help` prints it.
 """
 
 from __future__ import annotations
@@ -14,99 +14,71 @@ from typing import Any
 
 import yaml
 
-from userdata.host import HostSpec
+from userdata.host import HOST_OPTIONS, HostSpec
 from userdata.lxd import ContainerSlotProfile, LxdProfile
+from userdata.options import HostOption
 from userdata.validation import Problem, UserDataError
 
 
 @dataclass(frozen=True)
 class Key:
-    """One key of a host file: its type as the user writes it, and what it does."""
+    """One key of a host file: its type as the user writes it, its default and what it does."""
 
     name: str
     kind: str  # shown in --help: "string", "integer", "boolean", "list of strings", ...
+    default: str  # as YAML spells it
     help: str
 
-    @property
-    def default(self) -> str:
-        """The default as YAML would spell it, read from HostSpec so the two cannot drift."""
-        value = _SPEC_DEFAULTS.get(self.name, [])
-        text = yaml.safe_dump(list(value) if isinstance(value, tuple) else value)
-        return text.removesuffix("\n...\n").strip()
+
+def _kind(option: HostOption) -> str:
+    """How a user writes the option's type: `netplan | ifupdown | null`, `list of strings`."""
+    if option.kind is not None:
+        kind = option.kind
+    elif option.choices:
+        kind = " | ".join(map(str, option.choices))
+    elif option.base_type in _KINDS:
+        kind = _KINDS[option.base_type]
+    elif option.base_type == tuple[str, ...]:
+        kind = "list of strings"
+    else:
+        raise TypeError(f"HostSpec.{option.name}: declare how a user writes it (option(kind=))")
+    return f"{kind} | null" if option.optional else kind
 
 
-KEYS: tuple[Key, ...] = (
-    Key("distro", "ubuntu | debian", "the image's distribution"),
-    Key(
-        "network_renderer",
-        "netplan | ifupdown | null",
-        "how the bridge is written; null: the distro's own (ubuntu: netplan, debian: ifupdown)",
-    ),
-    Key("interface", "string", "the NIC bridged into the bridge"),
-    Key("bridge", "string", "the bridge that takes the NIC's DHCP address"),
-    Key("mtu", "integer | null", "MTU of NIC and bridge; null: what DHCP/the NIC says"),
-    Key(
-        "macaddress",
-        "string | null",
-        "the Neutron port's MAC, pinned on the bridge (port security drops any other)",
-    ),
-    Key(
-        "disable_cloud_init_network",
-        "boolean",
-        "write 99-disable-network-config.cfg and neutralise cloud-init's own network file "
-        "(the blog did neither: false)",
-    ),
-    Key(
-        "lxd_form",
-        "preseed | module",
-        "LXD init: a preseed (pool, default profile, extra profiles), or the blog's "
-        "lxd: {init, bridge} module form",
-    ),
-    Key("storage_backend", "dir | zfs | lvm | btrfs", "the LXD storage pool's driver"),
-    Key("storage_pool", "string", "the LXD storage pool's name"),
-    Key(
-        "lxd_network_address",
-        "string | null",
-        "IP address LXD listens on for remote clients; null: local socket only",
-    ),
-    Key("lxd_network_port", "integer", "port for lxd_network_address"),
-    Key("packages", "list of strings", "extra packages to install"),
-    Key("package_update", "boolean", "apt-get update even with no packages"),
-    Key("package_upgrade", "boolean", "upgrade installed packages on first boot"),
-    Key("ssh_authorized_keys", "list of strings", "public keys for the default user"),
-    Key("runcmd", "list of commands", "extra commands (shell lines or argv lists), run last"),
-    Key(
-        "slots",
-        "list of mappings",
-        "container slot profiles: {name, hwaddr, address: IP/prefix, gateway, nameservers: "
-        "[IP, ...], mtu, interface (eth0), bridge (the host's)}: the container's NIC bridged "
-        "to the bridge with that MAC and a static address",
-    ),
-    Key(
-        "profiles",
-        "list of mappings",
-        "other LXD profiles: {name, description, config: {key: string}, devices: {name: "
-        "{key: string}}}; bridged NICs without parent get the bridge",
-    ),
-    Key(
-        "bring_up",
-        "reboot | in-place",
-        "how the bridge takes the NIC's address on the first boot: a reboot once cloud-init "
-        "has finished, or in place from runcmd's first command",
-    ),
-    Key("reboot_message", "string", "power_state.message of the one reboot"),
-    Key("reboot_timeout", "integer", "seconds power_state waits for cloud-init to finish"),
+_KINDS: dict[object, str] = {str: "string", int: "integer", bool: "boolean"}
+
+
+def _yaml(value: object) -> str:
+    text = yaml.safe_dump(list(value) if isinstance(value, tuple) else value)
+    return text.removesuffix("\n...\n").strip()
+
+
+def _key(option: HostOption) -> Key:
+    return Key(option.name, _kind(option), _yaml(option.default), option.help.replace("`", ""))
+
+
+SLOTS = Key(
+    "slots",
+    "list of mappings",
+    "[]",
+    "Container slot profiles: {name, hwaddr, address: IP/prefix, gateway, nameservers: "
+    "[IP, ...], mtu, interface (eth0), bridge (the host's)}: the container's NIC bridged "
+    "to the bridge with that MAC and a static address",
 )
 
-_SPEC_DEFAULTS: dict[str, object] = {
-    spec_field.name: spec_field.default for spec_field in dataclasses.fields(HostSpec)
-}
+# HostSpec's fields, with `slots` (turned into profiles) before the other profiles.
+KEYS: tuple[Key, ...] = tuple(
+    key
+    for option in HOST_OPTIONS
+    for key in ((SLOTS, _key(option)) if option.name == "profiles" else (_key(option),))
+)
+_SPEC_FIELDS = frozenset(option.name for option in HOST_OPTIONS)
 
 
 def keys_help() -> str:
     """The reference of the host file's keys, for --help and the docs."""
     width = max(len(key.name) for key in KEYS)
-    lines = ["host file keys (YAML mapping; every key is optional):"]
+    lines = ["host file keys (YAML mapping; every key is optional; unset is null):"]
     for key in KEYS:
         lines.append(f"  {key.name:<{width}}  {key.kind} (default {key.default})")
         lines.extend(
@@ -115,6 +87,7 @@ def keys_help() -> str:
                 width=96,
                 initial_indent=" " * (width + 6),
                 subsequent_indent=" " * (width + 6),
+                break_on_hyphens=False,
             )
         )
     return "\n".join(lines)
@@ -195,14 +168,14 @@ def spec_from_mapping(document: object) -> HostSpec:
     problems: list[Problem] = [
         Problem(key, "unknown key (see --help for the keys)")
         for key in document
-        if key not in _SPEC_DEFAULTS and key != "slots"
+        if key not in _SPEC_FIELDS and key != SLOTS.name
     ]
     profiles: list[LxdProfile] = []
     for index, item in enumerate(_entries(document, "profiles", problems)):
         values = _entry_values(item, f"profiles[{index}]", LxdProfile, problems)
         if values is not None:
             profiles.append(LxdProfile(**values))  # HostSpec checks its devices and config
-    for index, item in enumerate(_entries(document, "slots", problems)):
+    for index, item in enumerate(_entries(document, SLOTS.name, problems)):
         where = f"slots[{index}]"
         values = _entry_values(item, where, ContainerSlotProfile, problems)
         if values is not None:
@@ -212,7 +185,7 @@ def spec_from_mapping(document: object) -> HostSpec:
             if not found:
                 profiles.append(slot.profile())
     spec = HostSpec(
-        **{k: v for k, v in document.items() if k in _SPEC_DEFAULTS and k != "profiles"},
+        **{k: v for k, v in document.items() if k in _SPEC_FIELDS and k != "profiles"},
         profiles=tuple(profiles),
     )
     problems.extend(spec.problems())

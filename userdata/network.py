@@ -97,9 +97,10 @@ class HostBridge:
     def problems(self, where: str = "") -> list[Problem]:
         found = []
         if self.renderer not in NETWORK_RENDERERS:
+            # Named as the host option a user sets (HostSpec.host_network), not as this field.
             found.append(
                 Problem(
-                    f"{where}network_renderer",
+                    f"{where}host_network",
                     f"{self.renderer!r} is not one of {', '.join(NETWORK_RENDERERS)}",
                 )
             )

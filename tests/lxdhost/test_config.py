@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
-import yaml
 
 from lxdhost import config
 from lxdhost.config import (
-    CONFIG_KEYS,
+    CONFIG_KEYS_BY_NAME,
+    STACK_HOST_OPTIONS,
+    STACK_KEYS_BY_FIELD,
     ConfigError,
     Settings,
     parse_settings,
-    project_config_declarations,
 )
 from lxdhost.host import ContainerAccess
 from lxdhost.network import AdoptStage, NetworkMode
-from userdata import HostSpec
+from userdata import HostSpec, render_host
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = {
     "lxdhost:image": "ubuntu-24.04",
     "lxdhost:flavor": "m1.medium",
@@ -45,6 +42,10 @@ def with_(**overrides: object) -> dict[str, object]:
     return values
 
 
+def host_names(settings: Settings) -> tuple[str, ...]:
+    return tuple(host.host_name for host in settings.address_plan.hosts)
+
+
 def problems_of(values: Mapping[str, object]) -> tuple[str, ...]:
     with pytest.raises(ConfigError) as caught:
         parse_settings(values)
@@ -55,7 +56,7 @@ def test_defaults_give_the_blogs_layout() -> None:
     settings = parse_settings(MINIMAL)
     plan = settings.address_plan
     assert settings.network.mode is NetworkMode.CREATE
-    assert settings.hosts.names == ("lxd-1",)
+    assert host_names(settings) == ("lxd-1",)
     assert str(plan.allocation_pool) == "192.168.0.2-192.168.0.20"
     assert str(plan.reserved_range) == "192.168.0.21-192.168.0.254"
     assert len(plan.hosts[0].container_slots) == 10
@@ -76,7 +77,7 @@ def test_defaults_give_the_blogs_layout() -> None:
     [
         pytest.param(
             {"hostCount": "3"},
-            lambda s: s.hosts.names,
+            host_names,
             ("lxd-1", "lxd-2", "lxd-3"),
             id="integer-as-cli-string",
         ),
@@ -91,7 +92,7 @@ def test_defaults_give_the_blogs_layout() -> None:
         ),
         pytest.param(
             {"hostNames": ["web-a", "web-b"]},
-            lambda s: s.hosts.names,
+            host_names,
             ("web-a", "web-b"),
             id="already-typed-list",
         ),
@@ -191,8 +192,8 @@ def test_every_bad_key_is_reported_in_one_error() -> None:
 
 
 def test_keys_of_other_namespaces_are_not_ours_to_reject() -> None:
-    settings = parse_settings(with_(**{"openstack:cloud": "mycloud", "aws:region": "x"}))
-    assert settings.cloud == "mycloud"
+    # The provider reads openstack:cloud itself; the program leaves it to it.
+    parse_settings(with_(**{"openstack:cloud": "mycloud", "aws:region": "x"}))
 
 
 def test_adopt_import_stage_declares_no_hosts() -> None:
@@ -268,7 +269,7 @@ def config_problems(values: Mapping[str, object]) -> list[str]:
 def test_distro_default_renderer_is_left_to_userdata() -> None:
     settings = parse_settings(with_(distro="debian"))
     assert settings.hosts.spec_template.distro == "debian"
-    assert settings.hosts.spec_template.network_renderer is None
+    assert settings.hosts.spec_template.host_network is None
 
 
 def test_host_options_make_the_stacks_host_spec_template() -> None:
@@ -285,79 +286,69 @@ def test_host_options_make_the_stacks_host_spec_template() -> None:
     )
     assert settings.hosts.spec_template == HostSpec(
         distro="debian",
-        network_renderer="netplan",
-        lxd_form="module",
+        host_network="netplan",
+        lxd_init="module",
         storage_backend="btrfs",
         packages=("jq", "htop"),
-        lxd_network_address="::",
-        lxd_network_port=8444,
+        lxd_api_address="::",
+        lxd_api_port=8444,
     )
 
 
 def test_lxd_listens_only_on_its_socket_while_its_api_is_closed() -> None:
     template = parse_settings(with_(lxdApiPort="8444")).hosts.spec_template
-    assert (template.lxd_network_address, template.lxd_network_port) == (None, 8443)
+    assert template.lxd_api_address is None
+    assert "8444" not in render_host(template)
 
 
-# --- the key table, Pulumi.yaml and docs/configuration.md never drift apart -----------------
+# --- the host options: HostSpec's declarations as stack keys ----------------------------------
 
 
-def declared_in_pulumi_yaml() -> dict[str, dict[str, object]]:
-    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
-    return dict(project["config"])
+@pytest.mark.parametrize(
+    ("name", "type_", "default", "choices"),
+    [
+        pytest.param("distro", "string", "ubuntu", ("ubuntu", "debian"), id="choice"),
+        pytest.param("hostNetwork", "string", "", ("", "netplan", "ifupdown"), id="unset-choice"),
+        pytest.param("mtu", "integer", 0, (), id="unset-integer"),
+        pytest.param("lxdApiPort", "integer", 8443, (), id="integer"),
+        pytest.param("packages", "array", (), (), id="list"),
+    ],
+)
+def test_a_host_option_is_a_stack_key_as_hostspec_declares_it(
+    name: str, type_: str, default: object, choices: tuple[str, ...]
+) -> None:
+    key = CONFIG_KEYS_BY_NAME[name]
+    assert (key.type, key.default, key.choices) == (type_, default, choices)
 
 
-def test_pulumi_yaml_declares_every_key_as_config_py_does() -> None:
-    assert declared_in_pulumi_yaml() == project_config_declarations()
+def test_every_stack_host_option_has_its_fields_help_and_camel_case_name() -> None:
+    for option in STACK_HOST_OPTIONS:
+        key = CONFIG_KEYS_BY_NAME[STACK_KEYS_BY_FIELD[option.name]]
+        assert key.description == option.help, option.name
+        assert key.name == "".join(
+            word.capitalize() if index else word
+            for index, word in enumerate(option.name.split("_"))
+        )
 
 
-@pytest.mark.parametrize("key", CONFIG_KEYS, ids=lambda key: key.name)
-def test_only_required_keys_lack_a_default(key: config.ConfigKey) -> None:
-    # Pulumi makes a declared key without a default required: only image and flavor are.
-    assert ("default" in project_config_declarations()[key.name]) == (key.default is not None)
-    assert (key.default is None) == (key.name in ("image", "flavor"))
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        pytest.param({"lxdApiPort": 0}, "lxdApiPort: 0 is not a TCP port (1-65535)", id="field"),
+        pytest.param(
+            {"packages": ["jq", "Bad"]},
+            "packages[1]: 'Bad' is not a Debian package name",
+            id="item-of-a-field",
+        ),
+        pytest.param({"mtu": -1}, "mtu: -1 is outside 576-9216", id="same-name"),
+    ],
+)
+def test_hostspecs_problem_with_a_host_option_names_its_stack_key(
+    overrides: dict[str, object], expected: str
+) -> None:
+    assert problems_of(with_(**overrides)) == (expected,)
 
 
-def test_project_defaults_parse_as_the_tables_defaults() -> None:
-    project_defaults = {
-        f"lxdhost:{name}": declaration["default"]
-        for name, declaration in declared_in_pulumi_yaml().items()
-        if "default" in declaration
-    }
-    assert parse_settings({**project_defaults, **MINIMAL}) == parse_settings(MINIMAL)
-
-
-def documented_rows() -> dict[str, list[str]]:
-    text = (PROJECT_ROOT / "docs" / "configuration.md").read_text()
-    rows = {}
-    for line in text.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        match = re.fullmatch(r"`([A-Za-z]+)`", cells[0]) if len(cells) >= 4 else None
-        if match:
-            rows[match.group(1)] = cells
-    return rows
-
-
-def documented_default(key: config.ConfigKey) -> str:
-    if key.default is None:
-        return "(required)"
-    if isinstance(key.default, bool):
-        return f"`{str(key.default).lower()}`"
-    if isinstance(key.default, tuple):
-        return "`[" + ", ".join(key.default) + "]`"
-    return f"`{key.default}`" if key.default != "" else '`""`'
-
-
-def documented_meaning(key: config.ConfigKey) -> str:
-    choices = ", ".join(f"`{choice}`" for choice in key.choices if choice)
-    return f"{key.description}. One of: {choices}" if choices else key.description
-
-
-def test_docs_table_lists_every_key_with_its_type_default_and_meaning() -> None:
-    rows = documented_rows()
-    assert list(rows) == [key.name for key in CONFIG_KEYS]
-    for key in CONFIG_KEYS:
-        _, type_, default, meaning = rows[key.name]
-        assert type_ == key.type, key.name
-        assert default == documented_default(key), key.name
-        assert meaning == documented_meaning(key), key.name
+def test_unset_host_options_are_none_in_the_hosts_spec() -> None:
+    template = parse_settings(with_(hostNetwork="", mtu="0")).hosts.spec_template
+    assert (template.host_network, template.mtu) == (None, None)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from hypothesis import strategies as st
 
 from userdata import HostSpec, LxdProfile
+from userdata.host import HOST_OPTIONS
 from userdata.lxd import container_slot_profile
 
 interface_names = st.from_regex(
@@ -65,30 +67,39 @@ def slot_profiles(draw: st.DrawFn) -> tuple[LxdProfile, ...]:
     )
 
 
+# Each host option with choices (a Literal field), as HostSpec declares them; None where unset is
+# a choice too.
+CHOICES: dict[str, tuple[object, ...]] = {
+    option.name: (*option.choices, *((None,) if option.optional else ()))
+    for option in HOST_OPTIONS
+    if option.choices
+}
+
+
 @st.composite
 def host_specs(
     draw: st.DrawFn,
     distro: str | None = None,
-    renderer: str | None = None,
-    lxd_form: str | None = None,
+    host_network: str | None = None,
+    lxd_init: str | None = None,
 ) -> HostSpec:
-    """Valid hosts; `distro`, `renderer` and `lxd_form` pin those choices when given."""
+    """Valid hosts; `distro`, `host_network` and `lxd_init` pin those choices when given."""
+    pinned = {"distro": distro, "host_network": host_network, "lxd_init": lxd_init}
+    choices: dict[str, Any] = {
+        name: pinned.get(name) or draw(st.sampled_from(values)) for name, values in CHOICES.items()
+    }
     interface = draw(interface_names)
     bridge = draw(interface_names.filter(lambda name: name != interface))
     return HostSpec(
-        distro=distro or draw(st.sampled_from(["ubuntu", "debian"])),  # type: ignore[arg-type]
-        network_renderer=renderer or draw(st.sampled_from([None, "netplan", "ifupdown"])),  # type: ignore[arg-type]
+        **choices,
         interface=interface,
         bridge=bridge,
         mtu=draw(st.none() | st.integers(576, 9216)),
         macaddress=draw(st.none() | st.integers(0, 2**24 - 1).map(lambda n: _mac("fa:16:3e", n))),
         disable_cloud_init_network=draw(st.booleans()),
-        lxd_form=lxd_form or draw(st.sampled_from(["preseed", "module"])),  # type: ignore[arg-type]
-        bring_up=draw(st.sampled_from(["reboot", "in-place"])),
-        storage_backend=draw(st.sampled_from(["dir", "zfs", "lvm", "btrfs"])),
         storage_pool=draw(st.sampled_from(["default", "pool1", "fast.ssd"])),
-        lxd_network_address=draw(st.none() | st.sampled_from(["0.0.0.0", "::", "192.168.0.5"])),
-        lxd_network_port=draw(st.integers(1, 65535)),
+        lxd_api_address=draw(st.none() | st.sampled_from(["0.0.0.0", "::", "192.168.0.5"])),
+        lxd_api_port=draw(st.integers(1, 65535)),
         packages=tuple(
             draw(
                 st.lists(

@@ -17,7 +17,6 @@ from userdata.cloudconfig import (
     LxdBridge,
     LxdInit,
     PowerState,
-    User,
     WriteFile,
     check_size,
     encoded_size,
@@ -35,7 +34,6 @@ IN_A_DOCUMENT: dict[type, Callable[[dict[str, Any]], dict[str, Any]]] = {
     LxdBridge: lambda section: {"lxd": {"bridge": section}},
     Lxd: lambda section: {"lxd": section},
     PowerState: lambda section: {"power_state": section},
-    User: lambda item: {"users": [item]},
 }
 
 
@@ -54,13 +52,12 @@ RENDERINGS = [
     ),
     pytest.param(LxdInit(), {"storage_backend": "dir"}, id="lxd-init-default"),
     pytest.param(
-        LxdInit("zfs", "tank", "10.0.0.2", 8443, "secret"),
+        LxdInit("zfs", "tank", "10.0.0.2", 8443),
         {
             "storage_backend": "zfs",
             "storage_pool": "tank",
             "network_address": "10.0.0.2",
             "network_port": 8443,
-            "trust_password": "secret",
         },
         id="lxd-init-all-keys",
     ),
@@ -92,17 +89,6 @@ RENDERINGS = [
         {"delay": 5, "mode": "poweroff", "condition": ["test", "-f", "/run/x"]},
         id="power-state-command-condition",
     ),
-    pytest.param(
-        User("ops", (KEY,), sudo="ALL=(ALL) NOPASSWD:ALL", groups=("lxd",), shell="/bin/bash"),
-        {
-            "name": "ops",
-            "groups": ["lxd"],
-            "shell": "/bin/bash",
-            "sudo": "ALL=(ALL) NOPASSWD:ALL",
-            "ssh_authorized_keys": [KEY],
-        },
-        id="user",
-    ),
 ]
 
 
@@ -128,7 +114,6 @@ def every_module() -> CloudConfig:
         bootcmd=("echo early",),
         package_update=True,
         packages=("bridge-utils",),
-        users=("default", User("ops")),
         ssh_authorized_keys=(KEY,),
         write_files=(WriteFile("/etc/x", "x\n"),),
         unverified_modules=("lxd",),
@@ -144,7 +129,6 @@ def test_document_renders_each_set_key_in_run_order_and_leaves_empty_ones_out() 
         "bootcmd",
         "package_update",
         "packages",
-        "users",
         "ssh_authorized_keys",
         "write_files",
         "unverified_modules",
@@ -153,7 +137,6 @@ def test_document_renders_each_set_key_in_run_order_and_leaves_empty_ones_out() 
         "power_state",
     ]
     assert document["runcmd"] == [["lxc", "list"], "echo done"]
-    assert document["users"] == ["default", {"name": "ops"}]
     assert CloudConfig().to_dict() == {}
 
 
@@ -274,12 +257,6 @@ REJECTIONS = [
         ["runcmd[0]: empty command"],
         None,
         id="runcmd-empty",
-    ),
-    pytest.param(
-        CloudConfig(users=(User("Bad Name"),)),
-        ["users[0].name: 'Bad Name' is not a user name"],
-        None,
-        id="user-name-invalid",
     ),
 ]
 

@@ -47,21 +47,21 @@ def paths(spec: HostSpec) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("spec", "renderer", "packages", "unverified"),
+    ("spec", "host_network", "packages", "unverified"),
     [
         pytest.param(HostSpec(distro="ubuntu"), "netplan", None, None, id="ubuntu"),
         pytest.param(
             HostSpec(distro="debian"), "ifupdown", ["bridge-utils", "lxd"], ["lxd"], id="debian"
         ),
         pytest.param(
-            HostSpec(distro="ubuntu", network_renderer="ifupdown"),
+            HostSpec(distro="ubuntu", host_network="ifupdown"),
             "ifupdown",
             ["bridge-utils"],
             None,
             id="ubuntu-ifupdown",
         ),
         pytest.param(
-            HostSpec(distro="debian", network_renderer="netplan"),
+            HostSpec(distro="debian", host_network="netplan"),
             "netplan",
             ["netplan.io", "lxd"],
             ["lxd"],
@@ -69,10 +69,10 @@ def paths(spec: HostSpec) -> list[str]:
         ),
     ],
 )
-def test_distro_decides_renderer_packages_and_whether_lxd_must_be_unverified(
-    spec: HostSpec, renderer: str, packages: list[str] | None, unverified: list[str] | None
+def test_distro_decides_host_network_packages_and_whether_lxd_must_be_unverified(
+    spec: HostSpec, host_network: str, packages: list[str] | None, unverified: list[str] | None
 ) -> None:
-    assert spec.renderer == renderer
+    assert spec.effective_host_network == host_network
     rendered = document(spec)
     assert rendered.get("packages") == packages
     # cloud-init 22.4 on Debian skips the lxd module ("not verified on distro") without this.
@@ -80,7 +80,7 @@ def test_distro_decides_renderer_packages_and_whether_lxd_must_be_unverified(
 
 
 def test_debian_with_netplan_stops_ifupdown_reading_cloud_inits_interfaces_d() -> None:
-    assert paths(HostSpec(distro="debian", network_renderer="netplan")) == [
+    assert paths(HostSpec(distro="debian", host_network="netplan")) == [
         "/etc/netplan/60-br0.yaml",
         "/etc/netplan/50-cloud-init.yaml",
         "/etc/network/interfaces",
@@ -101,7 +101,7 @@ def test_every_host_reboots_once_so_the_bridge_takes_effect() -> None:
 def test_a_host_brought_up_in_place_runs_the_bring_up_first_and_does_not_reboot() -> None:
     spec = HostSpec(
         distro="debian",
-        lxd_form="module",
+        lxd_init="module",
         profiles=(SLOT,),
         runcmd=("echo ready",),
         bring_up="in-place",
@@ -123,7 +123,7 @@ def test_a_host_brought_up_in_place_runs_the_bring_up_first_and_does_not_reboot(
 
 
 @pytest.mark.parametrize(
-    ("renderer", "steps"),
+    ("host_network", "steps"),
     [
         ("netplan", ["netplan apply", "wait_for_bridge"]),
         (
@@ -139,9 +139,9 @@ def test_a_host_brought_up_in_place_runs_the_bring_up_first_and_does_not_reboot(
     ],
 )
 def test_the_bring_up_uses_the_renderers_own_tools_in_order(
-    renderer: str, steps: list[str]
+    host_network: str, steps: list[str]
 ) -> None:
-    spec = HostSpec(distro="debian", network_renderer=renderer, bring_up="in-place")  # type: ignore[arg-type]
+    spec = HostSpec(distro="debian", host_network=host_network, bring_up="in-place")  # type: ignore[arg-type]
     script = next(
         f["content"]
         for f in document(spec)["write_files"]
@@ -154,7 +154,7 @@ def test_the_bring_up_uses_the_renderers_own_tools_in_order(
 
 
 def test_the_module_forms_empty_bridge_has_the_ports_mac() -> None:
-    spec = HostSpec(distro="debian", lxd_form="module", macaddress="fa:16:3e:ab:cd:ef")
+    spec = HostSpec(distro="debian", lxd_init="module", macaddress="fa:16:3e:ab:cd:ef")
     assert document(spec)["bootcmd"] == [
         "ip link show br0 >/dev/null 2>&1 || ip link add br0 address fa:16:3e:ab:cd:ef type bridge"
     ]
@@ -169,7 +169,7 @@ def test_preseed_form_carries_the_profiles_and_no_init_or_bridge() -> None:
 
 
 def test_module_form_loads_the_profiles_with_runcmd_after_the_users_commands_come_last() -> None:
-    rendered = document(HostSpec(lxd_form="module", profiles=(SLOT,), runcmd=("echo ready",)))
+    rendered = document(HostSpec(lxd_init="module", profiles=(SLOT,), runcmd=("echo ready",)))
     assert rendered["lxd"] == {
         "init": {"storage_backend": "dir"},
         "bridge": {"mode": "existing", "name": "br0", "ipv4_nat": False},
@@ -181,11 +181,11 @@ def test_module_form_loads_the_profiles_with_runcmd_after_the_users_commands_com
     ]
 
 
-def test_lxd_network_address_reaches_either_form() -> None:
-    spec = HostSpec(lxd_network_address="fd00::2", lxd_network_port=9443)
+def test_lxd_api_address_reaches_either_form() -> None:
+    spec = HostSpec(lxd_api_address="fd00::2", lxd_api_port=9443)
     preseed = yaml.safe_load(document(spec)["lxd"]["preseed"])  # type: ignore[index]
     assert preseed["config"] == {"core.https_address": "[fd00::2]:9443"}
-    module = document(HostSpec(lxd_form="module", lxd_network_address="10.0.0.5"))
+    module = document(HostSpec(lxd_init="module", lxd_api_address="10.0.0.5"))
     assert module["lxd"]["init"] == {  # type: ignore[index]
         "storage_backend": "dir",
         "network_address": "10.0.0.5",
@@ -212,7 +212,7 @@ def test_package_update_upgrade_and_keys_pass_through() -> None:
     ("spec", "expected"),
     [
         pytest.param(HostSpec(distro="fedora"), ["distro: 'fedora'"], id="distro"),  # type: ignore[arg-type]
-        pytest.param(HostSpec(lxd_form="auto"), ["lxd_form: 'auto'"], id="lxd-form"),  # type: ignore[arg-type]
+        pytest.param(HostSpec(lxd_init="auto"), ["lxd_init: 'auto'"], id="lxd-form"),  # type: ignore[arg-type]
         pytest.param(HostSpec(storage_backend="ceph"), ["storage_backend: 'ceph'"], id="backend"),  # type: ignore[arg-type]
         pytest.param(HostSpec(storage_pool=""), ["storage_pool: ''"], id="pool"),
         pytest.param(
@@ -235,10 +235,8 @@ def test_package_update_upgrade_and_keys_pass_through() -> None:
             ["profiles[0].devices.eth0.parent: 'br0' is not the host's bridge 'lxbr'"],
             id="slot-on-another-bridge",
         ),
-        pytest.param(
-            HostSpec(lxd_network_address="any"), ["lxd_network_address: 'any'"], id="listen"
-        ),
-        pytest.param(HostSpec(lxd_network_port=0), ["lxd_network_port: 0"], id="port"),
+        pytest.param(HostSpec(lxd_api_address="any"), ["lxd_api_address: 'any'"], id="listen"),
+        pytest.param(HostSpec(lxd_api_port=0), ["lxd_api_port: 0"], id="port"),
         pytest.param(HostSpec(reboot_timeout=-1), ["reboot_timeout: -1"], id="timeout"),
         pytest.param(HostSpec(packages=("two words",)), ["packages[0]: 'two words'"], id="package"),
         pytest.param(
@@ -355,9 +353,9 @@ def test_slot_parent_follows_the_hosts_bridge() -> None:
 
 def test_bad_spec_raises_one_error_naming_every_field() -> None:
     with pytest.raises(UserDataError) as caught:
-        render_host(HostSpec(macaddress="zz", interface="bad name", lxd_form="x"))  # type: ignore[arg-type]
+        render_host(HostSpec(macaddress="zz", interface="bad name", lxd_init="x"))  # type: ignore[arg-type]
     assert [p.path for p in caught.value.problems] == [
         "interface",
         "macaddress",
-        "lxd_form",
+        "lxd_init",
     ]

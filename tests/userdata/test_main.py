@@ -54,8 +54,8 @@ def test_help_documents_every_key_of_the_host_file() -> None:
 def test_help_shows_hostspecs_defaults() -> None:
     by_name = {key.name: key.default for key in KEYS}
     assert by_name["distro"] == "ubuntu"
-    assert by_name["network_renderer"] == "null"
-    assert by_name["lxd_network_port"] == "8443"
+    assert by_name["host_network"] == "null"
+    assert by_name["lxd_api_port"] == "8443"
     assert by_name["disable_cloud_init_network"] == "true"
     assert by_name["packages"] == "[]"
 
@@ -84,14 +84,14 @@ def test_help_shows_hostspecs_defaults() -> None:
             id="bad-mac",
         ),
         pytest.param(
-            "foo: 1\nmtu: x\nlxd_form: auto\n"
+            "foo: 1\nmtu: x\nlxd_init: auto\n"
             "slots:\n  - {name: s1, hwaddr: zz, address: 10.0.0.5/24, vlan: 3}\n",
             [
                 "foo: unknown key",
                 "slots[0].vlan: unknown key",
                 "slots[0].hwaddr: 'zz' is not a MAC address",
                 "mtu: 'x' is not an integer",
-                "lxd_form: 'auto' is not one of",
+                "lxd_init: 'auto' is not one of",
             ],
             id="several-at-once",
         ),

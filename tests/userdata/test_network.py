@@ -136,7 +136,7 @@ def test_without_disabling_cloud_init_only_the_bridge_file_is_written() -> None:
 @pytest.mark.parametrize(
     ("bridge", "expected"),
     [
-        pytest.param(HostBridge("networkd"), ["network_renderer: 'networkd'"], id="renderer"),  # type: ignore[arg-type]
+        pytest.param(HostBridge("networkd"), ["host_network: 'networkd'"], id="renderer"),  # type: ignore[arg-type]
         pytest.param(HostBridge("netplan", interface="ens3 "), ["interface: 'ens3 '"], id="space"),
         pytest.param(
             HostBridge("netplan", bridge="a-very-long-bridge"),

@@ -95,7 +95,7 @@ def judge_interfaces(text: str, spec: HostSpec, directory: Path) -> int:
     path.write_text(files[0]["content"], encoding="utf-8")
     listed = IFQUERY.run("-i", path, "-a", "--list")
     assert listed.returncode == 0, listed.stderr + files[0]["content"]
-    if spec.renderer == "ifupdown":
+    if spec.effective_host_network == "ifupdown":
         assert {spec.bridge, spec.interface} <= set(listed.stdout.split()), listed.stdout
         bridge = IFQUERY.run("-i", path, spec.bridge)
         assert f"bridge_ports: {spec.interface}" in bridge.stdout
@@ -115,46 +115,47 @@ def test_examples_are_accepted_by_cloud_init_netplan_and_ifupdown(
     judge_cloud_config(text, tmp_path)
     written = (
         judge_netplan(text, spec, tmp_path)
-        if spec.renderer == "netplan"
+        if spec.effective_host_network == "netplan"
         else judge_interfaces(text, spec, tmp_path)
     )
     assert written >= 1
 
 
 @pytest.mark.parametrize(
-    ("distro", "renderer", "lxd_form"),
+    ("distro", "host_network", "lxd_init"),
     list(itertools.product(["ubuntu", "debian"], ["netplan", "ifupdown"], ["preseed", "module"])),
 )
 def test_generated_hosts_pass_cloud_init_schema(
-    tmp_path: Path, distro: str, renderer: str, lxd_form: str
+    tmp_path: Path, distro: str, host_network: str, lxd_init: str
 ) -> None:
     CLOUD_INIT.require()
     judged = Counter[str]()
 
     @settings(JUDGED, max_examples=CASES_PER_COMBINATION)
-    @given(spec=host_specs(distro, renderer, lxd_form))
+    @given(spec=host_specs(distro, host_network, lxd_init))
     def check(spec: HostSpec) -> None:
         judge_cloud_config(render_host(spec), tmp_path)
         judged["hosts"] += 1
 
     check()
     print(
-        f"cloud-init schema judged {judged['hosts']} generated {distro}/{renderer}/{lxd_form} hosts"
+        f"cloud-init schema judged {judged['hosts']} generated "
+        f"{distro}/{host_network}/{lxd_init} hosts"
     )
     assert judged["hosts"] == CASES_PER_COMBINATION
 
 
 @pytest.mark.parametrize(
-    ("distro", "lxd_form"), list(itertools.product(["ubuntu", "debian"], ["preseed", "module"]))
+    ("distro", "lxd_init"), list(itertools.product(["ubuntu", "debian"], ["preseed", "module"]))
 )
 def test_generated_netplan_files_pass_netplan_generate(
-    tmp_path: Path, distro: str, lxd_form: str
+    tmp_path: Path, distro: str, lxd_init: str
 ) -> None:
     NETPLAN.require()
     judged = Counter[str]()
 
     @settings(JUDGED, max_examples=2 * CASES_PER_COMBINATION)
-    @given(spec=host_specs(distro, "netplan", lxd_form))
+    @given(spec=host_specs(distro, "netplan", lxd_init))
     def check(spec: HostSpec) -> None:
         case = tmp_path / str(judged["hosts"])
         judged["files"] += judge_netplan(render_host(spec), spec, case)
@@ -163,30 +164,30 @@ def test_generated_netplan_files_pass_netplan_generate(
     check()
     print(
         f"netplan generate judged {judged['files']} files from {judged['hosts']} generated "
-        f"{distro}/{lxd_form} hosts"
+        f"{distro}/{lxd_init} hosts"
     )
     assert judged["hosts"] == 2 * CASES_PER_COMBINATION
     assert judged["files"] >= judged["hosts"]
 
 
 @pytest.mark.parametrize(
-    ("distro", "renderer", "cases"),
+    ("distro", "host_network", "cases"),
     [("debian", "ifupdown", 40), ("ubuntu", "ifupdown", 20), ("debian", "netplan", 20)],
 )
 def test_generated_interfaces_files_parse_with_ifquery(
-    tmp_path: Path, distro: str, renderer: str, cases: int
+    tmp_path: Path, distro: str, host_network: str, cases: int
 ) -> None:
     """Debian + netplan writes a loopback-only file; Ubuntu + netplan writes none."""
     IFQUERY.require()
     judged = Counter[str]()
 
     @settings(JUDGED, max_examples=cases)
-    @given(spec=host_specs(distro, renderer))
+    @given(spec=host_specs(distro, host_network))
     def check(spec: HostSpec) -> None:
         judged["files"] += judge_interfaces(render_host(spec), spec, tmp_path)
 
     check()
-    print(f"ifquery judged {judged['files']} generated {distro}/{renderer} interfaces files")
+    print(f"ifquery judged {judged['files']} generated {distro}/{host_network} interfaces files")
     assert judged["files"] == cases
 
 
@@ -271,14 +272,14 @@ def test_generated_slot_network_configs_are_read_by_cloud_init_netplan_and_ifupd
     assert judged["slots"] >= 6
 
 
-@pytest.mark.parametrize("renderer", ["netplan", "ifupdown"])
-def test_bring_up_scripts_pass_shellcheck_as_posix_sh(renderer: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("host_network", ["netplan", "ifupdown"])
+def test_bring_up_scripts_pass_shellcheck_as_posix_sh(host_network: str, tmp_path: Path) -> None:
     SHELLCHECK.require()
     judged = 0
     for interface, bridge in [("ens3", "br0"), ("enp1s0", "lxdbr-1"), ("eth0", "br_0.1")]:
         spec = HostSpec(
             distro="debian",
-            network_renderer=renderer,  # type: ignore[arg-type]
+            host_network=host_network,  # type: ignore[arg-type]
             interface=interface,
             bridge=bridge,
             bring_up="in-place",
