@@ -244,6 +244,9 @@ class CloudConfig(Validated):
     """
 
     bootcmd: tuple[Command, ...] = ()
+    # cloud-init's `update_etc_hosts` module: `localhost` keeps the `127.0.1.1 fqdn hostname`
+    # line, `True` rewrites /etc/hosts from the distro's template at every boot.
+    manage_etc_hosts: bool | Literal["localhost"] = False
     package_update: bool = False
     package_upgrade: bool = False
     packages: tuple[str, ...] = ()
@@ -285,6 +288,8 @@ class CloudConfig(Validated):
         document: dict[str, Any] = {}
         if self.bootcmd:
             document["bootcmd"] = [_command(c) for c in self.bootcmd]
+        if self.manage_etc_hosts:
+            document["manage_etc_hosts"] = self.manage_etc_hosts
         if self.package_update:
             document["package_update"] = True
         if self.package_upgrade:

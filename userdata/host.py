@@ -83,6 +83,11 @@ class HostSpec(Validated):
         True,
         "Write 99-disable-network-config.cfg and neutralise cloud-init's own network file",
     )
+    # The blog did not: its hosts' sudo warned that it could not resolve the host's name.
+    manage_etc_hosts: bool = option(
+        True,
+        "Keep the host's own name in /etc/hosts (cloud-init's `manage_etc_hosts: localhost`)",
+    )
     lxd_init: LxdInitForm = option(
         "preseed",
         "How LXD is initialised: `preseed` (a full `lxd init --preseed`: pool, default profile "
@@ -289,6 +294,7 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
     # Each package once, the host's own first: a repeat is harmless, so it is not an error.
     packages = tuple(dict.fromkeys((*required_packages(spec), *spec.packages)))
     return CloudConfig(
+        manage_etc_hosts="localhost" if spec.manage_etc_hosts else False,
         package_update=spec.package_update,
         package_upgrade=spec.package_upgrade,
         packages=packages,
