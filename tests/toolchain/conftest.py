@@ -59,7 +59,7 @@ class Project:
 def project(tmp_path: Path) -> Iterator[Project]:
     environment = pulumi_environment()
     if not (TOP / "venv/bin/pulumi").is_file():
-        raise AssertionError("no venv/bin/pulumi: run scripts/install-pulumi --cli first")
+        raise AssertionError("no venv/bin/pulumi: run scripts/install-pulumi first")
     tracked = subprocess.run(
         ["git", "ls-files", "-z"], cwd=TOP, capture_output=True, check=True
     ).stdout.decode()

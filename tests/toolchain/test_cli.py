@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from importlib.metadata import version
 
 import pytest
@@ -21,12 +22,30 @@ def release(version_text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version_text.lstrip("v").split("."))
 
 
-def test_the_cli_is_no_older_than_the_python_sdk(project: Project) -> None:
+def test_the_cli_the_language_host_and_the_provider_are_one_set_of_versions(
+    project: Project,
+) -> None:
     cli = project.pulumi("version", check=True).stdout.strip()
     sdk = version("pulumi")
-    print(f"\nPulumi CLI {cli}, Python SDK {sdk}, pulumi-openstack {version('pulumi-openstack')}")
-    assert cli.startswith("v")
-    assert release(cli) >= release(sdk)
+    plugins = {
+        (plugin["kind"], plugin["name"]): plugin["version"]
+        for plugin in json.loads(project.pulumi("plugin", "ls", "--json", check=True).stdout)
+    }
+    # The language host reports its own version: the one it was stamped with at build time.
+    host = subprocess.run(
+        ["pulumi-language-python", "-version"],
+        env=project.environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    provider_sdk = version("pulumi-openstack")
+    print(
+        f"\nPulumi CLI {cli}, language host {host}, Python SDK {sdk}; "
+        f"provider plugin {plugins.get(('resource', 'openstack'))}, pulumi-openstack {provider_sdk}"
+    )
+    assert cli == host == f"v{sdk}"
+    assert plugins.get(("resource", "openstack")) == provider_sdk
 
 
 def test_stacks_live_in_the_relative_file_backend(project: Project) -> None:
@@ -57,6 +76,9 @@ def test_the_cli_fills_in_every_declared_default(project: Project) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_committed_stack_passes_the_clis_type_checks(project: Project, stack: str) -> None:
+    if stack == "local":
+        # Pulumi.local.yaml carries the salt of its documented passphrase.
+        project.environment["PULUMI_CONFIG_PASSPHRASE"] = "local"
     project.pulumi("stack", "init", stack, check=True)
     result = project.pulumi("preview", "--stack", stack)
     # The CLI checks the stack's values against Pulumi.yaml's types before it starts the
@@ -85,3 +107,55 @@ def test_a_value_of_the_wrong_type_stops_preview_naming_the_key(
         in result.stdout + result.stderr
     )
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_bad_values_stop_preview_with_the_programs_one_message(project: Project) -> None:
+    # Values of the right type that the program refuses: the real language host runs
+    # __main__.py, which names every bad key before anything is declared.
+    project.pulumi("stack", "init", "dev", check=True)
+    for key, value in [("cidr", "10.0.0.0/33"), ("slotsPerHost", "0"), ("bringUp", "sideways")]:
+        project.pulumi("config", "set", f"lxdhost:{key}", value, check=True)
+    result = project.pulumi("preview")
+    output = result.stdout + result.stderr
+    print(output)
+    assert result.returncode != 0
+    assert "the stack's configuration has 3 problem(s):" in output
+    for line in [
+        "lxdhost:bringUp: 'sideways' is not one of 'reboot', 'in-place'",
+        "lxdhost:slotsPerHost: must be at least 1, got 0",
+        "lxdhost:cidr: '10.0.0.0/33' is not a network such as 192.168.0.0/24",
+    ]:
+        assert line in output
+    assert "Traceback" not in output
+    # The program reported its error itself: the engine adds no line that reads as a crash.
+    assert "an unhandled error occurred" not in output
+    assert output.count("error:") == 1, output
+
+
+def test_a_cloud_that_does_not_answer_fails_at_the_provider(project: Project) -> None:
+    # A good stack whose clouds.yaml entry points at a port where nothing listens.
+    clouds = project.path / "clouds.yaml"
+    clouds.write_text(
+        "clouds:\n"
+        "  nowhere:\n"
+        "    auth:\n"
+        "      auth_url: http://127.0.0.1:9/v3\n"
+        "      username: nobody\n"
+        "      password: nothing\n"
+        "      project_name: nothing\n"
+        "      user_domain_name: Default\n"
+        "      project_domain_name: Default\n"
+        "    region_name: RegionOne\n"
+    )
+    project.environment["OS_CLIENT_CONFIG_FILE"] = str(clouds)
+    project.pulumi("stack", "init", "dev", check=True)
+    project.pulumi("config", "set", "openstack:cloud", "nowhere", check=True)
+    result = project.pulumi("preview")
+    output = result.stdout + result.stderr
+    print(output)
+    assert result.returncode != 0
+    # The provider's own words, about the endpoint it could not reach.
+    assert "127.0.0.1:9" in output
+    assert "connection refused" in output
+    assert "the stack's configuration has" not in output
+    assert "Traceback" not in output
