@@ -6,10 +6,10 @@ anything is declared), declare the stack (`lxdhost.stack`), and export what it r
 
 import pulumi
 
-from lxdhost.config import load_settings
+from lxdhost.config import load_settings_or_exit
 from lxdhost.stack import declare_stack, neutron_name_prefix, user_data_problems
 
-settings = load_settings(user_data_problems)
+settings = load_settings_or_exit(user_data_problems)
 exports = declare_stack(settings, neutron_name_prefix())
 for name, value in exports.items():
     pulumi.export(name, value)

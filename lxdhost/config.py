@@ -559,6 +559,21 @@ def stack_config_from_runtime() -> dict[str, object]:
 SettingsCheck = Callable[[Settings], Sequence[str]]
 
 
+# pulumi-language-python-exec's exit status for "the program has shown its error to the user":
+# after it the engine adds nothing, where after a RunError (exit status 1) it adds "an unhandled
+# error occurred: program exited with non-zero exit code: 1", which reads as a crash.
+ERROR_REPORTED_EXIT_CODE = 32
+
+
+def load_settings_or_exit(*checks: SettingsCheck) -> Settings:
+    """`load_settings` for `__main__.py`: a bad stack ends the program with its one message."""
+    try:
+        return load_settings(*checks)
+    except pulumi.RunError as error:
+        pulumi.log.error(str(error))
+        raise SystemExit(ERROR_REPORTED_EXIT_CODE) from None
+
+
 def load_settings(*checks: SettingsCheck) -> Settings:
     """The running stack's settings; a `pulumi.RunError` naming every bad key otherwise.
 

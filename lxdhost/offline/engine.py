@@ -15,6 +15,7 @@ import gc
 import hashlib
 import ipaddress
 import json
+import logging
 import runpy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from lxdhost import tokens
+from lxdhost.config import ERROR_REPORTED_EXIT_CODE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -199,6 +201,17 @@ class CloudMocks(pulumi.runtime.Mocks):
         return {**inputs, "address": f"203.0.113.{1 + digest[0] % 254}"}
 
 
+class ProgramLog(logging.Logger):
+    """The logger the mocks' engine writes the program's `pulumi.log` messages to."""
+
+    def __init__(self) -> None:
+        super().__init__("lxdhost.offline.program")
+        self.errors: list[str] = []
+
+    def error(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        self.errors.append(str(msg))
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, keeping each registration's parent and resource options too."""
 
@@ -345,9 +358,10 @@ def run_program(
     resolved = read_stack_config(stack) if config is None else dict(config)
     _close_event_loops_at_exit()
     monitor = RecordingMonitor(mocks or CloudMocks(), project=project, stack=stack)
+    log = ProgramLog()
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
-        monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor
+        monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=log
     )
     set_config(resolved)
     run = ProgramRun(stack=stack)
@@ -355,10 +369,17 @@ def run_program(
     pulumi_settings.SETTINGS.outputs.clear()
 
     def body() -> None:
-        if callable(program):
-            program()
-        else:
-            runpy.run_path(str(program), run_name="__main__")
+        try:
+            if callable(program):
+                program()
+            else:
+                runpy.run_path(str(program), run_name="__main__")
+        except SystemExit as ended:
+            # The program showed its error itself (pulumi.log.error) and ended as the language
+            # host expects: to a caller, that is the RunError it would otherwise have raised.
+            if ended.code == ERROR_REPORTED_EXIT_CODE and log.errors:
+                raise pulumi.RunError("\n".join(log.errors)) from None
+            raise
 
     _sync_await(run_pulumi_func(body))
     root = pulumi_settings.get_root_resource()

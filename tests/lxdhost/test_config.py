@@ -221,6 +221,23 @@ def test_load_settings_raises_a_run_error_listing_every_key(
     assert "Traceback" not in message
 
 
+def test_the_program_shows_a_bad_stack_once_and_ends_as_already_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        config, "stack_config_from_runtime", lambda: with_(image=None, hostCount="x")
+    )
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "error", logged.append)
+    with pytest.raises(SystemExit) as ended:
+        config.load_settings_or_exit()
+    # 32: the language host's "the program has shown its error"; with 1 the engine adds a line.
+    assert ended.value.code == 32
+    assert len(logged) == 1
+    assert "lxdhost:image: required" in logged[0]
+    assert "lxdhost:hostCount: expected an integer" in logged[0]
+
+
 ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample ops@example"
 
 # The same value given to the stack (its key's overrides) and to userdata (HostSpec's fields).
