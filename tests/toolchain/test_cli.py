@@ -55,13 +55,19 @@ def test_the_cli_fills_in_every_declared_default(project: Project) -> None:
             assert value == str(default), name
 
 
+# Where a preview stops when it has passed the type checks: the CLI checks the stack's values
+# against Pulumi.yaml's types before it loads the Python language host, which scripts/install-pulumi
+# --cli does not build (docs/toolchain.md).
+NO_LANGUAGE_HOST = "no language plugin 'pulumi-language-python' found"
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_committed_stack_passes_the_clis_type_checks(project: Project, stack: str) -> None:
     project.pulumi("stack", "init", stack, check=True)
     result = project.pulumi("preview", "--stack", stack)
-    # The CLI checks the stack's values against Pulumi.yaml's types before it starts the
-    # program; what follows (the language host, the cloud) is not this test's business.
-    assert "validating stack config" not in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    # A preview that fails stops at the language host, past the checks, or it failed them.
+    assert result.returncode == 0 or NO_LANGUAGE_HOST in output, output
 
 
 @pytest.mark.parametrize(
