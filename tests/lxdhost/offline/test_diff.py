@@ -14,7 +14,6 @@ import pytest
 from lxdhost import tokens
 from lxdhost.__main__ import main
 from lxdhost.offline.diff import (
-    HARMLESS_REPLACEMENTS,
     REBUILDING_INPUTS,
     REPLACING_INPUTS,
     Action,
@@ -407,15 +406,31 @@ def test_provider_says_creates_a_new_for_each_replacing_argument(type_: str, nam
     assert camel in REPLACING_INPUTS[type_]
 
 
-def test_rules_are_the_only_harmless_replacements() -> None:
-    assert {RULE} == HARMLESS_REPLACEMENTS
+@pytest.mark.parametrize(
+    "type_",
+    [pytest.param(type_, id=type_.rsplit(":", 1)[-1]) for type_ in sorted(REPLACING_INPUTS)],
+)
+def test_a_replacement_is_disruptive_unless_it_replaces_a_rule(type_: str) -> None:
+    # `region` forces a new resource of every type.
+    base = plan(resource(type_, "r", {"region": "RegionOne"}))
+    current = plan(resource(type_, "r", {"region": "RegionTwo"}))
+    diff = diff_plans(base, current)
+    [change] = diff.changes
+    assert change.action is Action.REPLACE
+    assert change.disruptive is (type_ != RULE)
+    assert [c.name for c in diff.disruptive] == ([] if type_ == RULE else ["r"])
 
 
-def test_diff_json_round_trips() -> None:
-    diff = diff_plans(stack_plan("dev"), changed("dev", hostCount=2))
-    document = json.loads(json.dumps(diff_to_json(diff)))
-    assert document["replaces"] == []
-    assert [c["action"] for c in document["changes"]] == ["create"] * 4
+def test_diff_json_is_plain_json_that_names_every_change() -> None:
+    diff = diff_plans(stack_plan("dev"), changed("dev", cidr="192.168.1.0/24", hostCount=2))
+    document = diff_to_json(diff)
+    # Only what JSON holds: no tuple or enum that would come back as something else.
+    assert json.loads(json.dumps(document)) == document
+    assert [(c["name"], c["action"]) for c in document["changes"]] == [
+        (c.name, c.action.value) for c in diff.changes
+    ]
+    assert {c["action"] for c in document["changes"]} == {"create", "update", "replace"}
+    assert document["replaces"] == [c.name for c in diff.disruptive] != []
 
 
 @pytest.mark.parametrize(
