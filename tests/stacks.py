@@ -7,15 +7,10 @@ names the stacks.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from lxdhost.offline import ProgramRun, read_stack_config, run_program
 from lxdhost.offline.model import OfflinePlan, build_plan
-
-TOP = Path(__file__).resolve().parents[1]
-
-COMMITTED_STACKS = tuple(sorted(path.name.split(".")[1] for path in TOP.glob("Pulumi.*.yaml")))
 
 
 def stack_config(stack: str, **overrides: object) -> dict[str, Any]:

@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 
 from lxdhost import tokens
 from lxdhost.config import parse_settings
-from lxdhost.offline import PROJECT_ROOT, CloudMocks, ProgramRun, run_program
+from lxdhost.offline import PROJECT_ROOT, CloudMocks, ProgramRun, list_stacks, run_program
 from tests.installed import CLOUD_INIT
-from tests.stacks import COMMITTED_STACKS, Stacks, stack_config
+from tests.stacks import Stacks, stack_config
 
-STACKS = COMMITTED_STACKS
+STACKS = list_stacks()
 SERVER = tokens.INSTANCE
 PORT = tokens.PORT
 SUBNET = tokens.SUBNET

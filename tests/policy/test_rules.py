@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from lxdhost import tokens
-from lxdhost.offline import RecordedResource
+from lxdhost.offline import RecordedResource, list_stacks
 from policy import rules
-from tests.stacks import COMMITTED_STACKS, Stacks
+from tests.stacks import Stacks
 
 ADMIN_PORTS = rules.admin_ports()
 
@@ -82,7 +82,7 @@ def test_a_port_outside_an_lxd_host_is_not_an_lxd_host_port() -> None:
 
 
 def test_the_shipped_stacks_open_nothing_to_the_world(resources: Resources) -> None:
-    for stack in COMMITTED_STACKS:
+    for stack in list_stacks():
         for rule in resources(stack, tokens.SEC_GROUP_RULE):
             assert rules.world_open_admin_ingress(rule.inputs, ADMIN_PORTS) == [], rule.name
 
@@ -205,7 +205,7 @@ def test_the_lxd_api_port_follows_the_stack(named: Named) -> None:
 
 
 def test_the_shipped_servers_user_data_fits(resources: Resources) -> None:
-    for stack in COMMITTED_STACKS:
+    for stack in list_stacks():
         for server in resources(stack, tokens.INSTANCE):
             assert server.inputs["userData"]
             assert rules.user_data_within_nova_limit(server.inputs) == [], server.name
@@ -250,7 +250,7 @@ def test_multibyte_user_data_is_measured_in_bytes(named: Named) -> None:
 
 
 def test_the_shipped_ports_pairs_are_acceptable(resources: Resources) -> None:
-    for stack in COMMITTED_STACKS:
+    for stack in list_stacks():
         for port in resources(stack, tokens.PORT):
             assert len(port.inputs["allowedAddressPairs"]) == 10
             assert rules.address_pairs_acceptable(port.inputs, 10) == [], port.name
@@ -347,7 +347,7 @@ def test_pairs_without_a_mac_are_reported(named: Named) -> None:
 
 
 def test_the_shipped_servers_have_no_security_groups(resources: Resources) -> None:
-    for stack in COMMITTED_STACKS:
+    for stack in list_stacks():
         for server in resources(stack, tokens.INSTANCE):
             assert server.inputs["networks"][0]["port"]
             assert rules.server_on_port_has_no_security_groups(server.inputs) == [], server.name

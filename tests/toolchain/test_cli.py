@@ -8,13 +8,13 @@ from importlib.metadata import version
 import pytest
 
 from lxdhost.config import CONFIG_KEYS
-from tests.stacks import COMMITTED_STACKS
+from lxdhost.offline import list_stacks
 
 from .conftest import Project
 
 pytestmark = pytest.mark.toolchain
 
-STACKS = COMMITTED_STACKS
+STACKS = list_stacks()
 
 
 def release(version_text: str) -> tuple[int, ...]:
