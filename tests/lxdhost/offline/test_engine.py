@@ -14,7 +14,7 @@ import pulumi
 import pulumi.runtime
 import pytest
 
-from lxdhost.offline import CloudMocks, ProgramRun, run_program
+from lxdhost.offline import ProgramRun, run_program
 from lxdhost.offline import engine as engine_module
 
 STACK = "unit"
@@ -147,7 +147,7 @@ def test_an_error_in_an_apply_reaches_the_caller() -> None:
         pulumi.export("broken", network.id.apply(fail))
 
     with pytest.raises(ValueError, match="user_data did not render"):
-        run_program(STACK, {}, program=program, mocks=CloudMocks())
+        run_program(STACK, {}, program=program)
 
 
 # --- the SDK surface the engine uses ------------------------------------------------------------
