@@ -1,4 +1,4 @@
-"""Shared test helpers: a stack's recorded run, and a host's user_data read back."""
+"""Shared test helpers: a stack's recorded run and plan, and a host's user_data read back."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
 from tests.installed import cloud_init_schema
+
+if TYPE_CHECKING:
+    from tests.stacks import Stacks
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,14 @@ class RenderedCloudConfig:
         config = yaml.safe_load(profile["config"]["user.network-config"])
         assert isinstance(config, dict)
         return config
+
+
+@pytest.fixture(scope="session")
+def stacks() -> Stacks:
+    """A shipped stack's configuration, run and plan with some keys changed, each made once."""
+    from tests.stacks import Stacks  # noqa: PLC0415 (only the tests that run a stack need it)
+
+    return Stacks()
 
 
 @pytest.fixture

@@ -22,33 +22,16 @@ from hypothesis import strategies as st
 
 from lxdhost import tokens
 from lxdhost.config import parse_settings
-from lxdhost.offline import (
-    PROJECT_ROOT,
-    CloudMocks,
-    ProgramRun,
-    read_stack_config,
-    run_program,
-)
+from lxdhost.offline import PROJECT_ROOT, CloudMocks, ProgramRun, list_stacks, run_program
 from tests.installed import CLOUD_INIT
-from tests.stacks import COMMITTED_STACKS
+from tests.stacks import Stacks, stack_config
 
-STACKS = COMMITTED_STACKS
+STACKS = list_stacks()
 SERVER = tokens.INSTANCE
 PORT = tokens.PORT
 SUBNET = tokens.SUBNET
 RULE = tokens.SEC_GROUP_RULE
 FLOATING_IP = tokens.FLOATING_IP
-
-
-def stack_run(stack: str, **overrides: object) -> ProgramRun:
-    config: dict[str, Any] = read_stack_config(stack)
-    for name, value in overrides.items():
-        key = f"lxdhost:{name}"
-        if value is None:
-            config.pop(key, None)
-        else:
-            config[key] = value
-    return run_program(stack, config)
 
 
 def host_names(run: ProgramRun) -> list[str]:
@@ -60,8 +43,8 @@ def user_data_by_host(run: ProgramRun) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module", params=STACKS)
-def run(request: pytest.FixtureRequest) -> ProgramRun:
-    return run_program(request.param)
+def run(request: pytest.FixtureRequest, stacks: Stacks) -> ProgramRun:
+    return stacks.run(request.param)
 
 
 @pytest.mark.parametrize(
@@ -102,15 +85,19 @@ def run(request: pytest.FixtureRequest) -> ProgramRun:
         ),
     ],
 )
-def test_stack_declares_these_resources(stack: str, expected: Mapping[str, int]) -> None:
+def test_stack_declares_these_resources(
+    stack: str, expected: Mapping[str, int], stacks: Stacks
+) -> None:
     counted: dict[str, int] = {}
-    for resource in run_program(stack).resources:
+    for resource in stacks.run(stack).resources:
         counted[resource.type] = counted.get(resource.type, 0) + 1
     assert counted == expected
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_declared_resources_match_the_reviewed_snapshot(stack: str, snapshot: Any) -> None:
+def test_declared_resources_match_the_reviewed_snapshot(
+    stack: str, snapshot: Any, stacks: Stacks
+) -> None:
     # The whole declaration but the user_data (read back and checked above): a change to any
     # resource, input or option shows up here for review (`pytest --snapshot-update` accepts).
     declared = [
@@ -121,7 +108,7 @@ def test_declared_resources_match_the_reviewed_snapshot(stack: str, snapshot: An
             "inputs": {key: value for key, value in r.inputs.items() if key != "userData"},
             "options": {key: value for key, value in r.options.items() if value},
         }
-        for r in sorted(run_program(stack).resources, key=lambda r: r.urn)
+        for r in sorted(stacks.run(stack).resources, key=lambda r: r.urn)
     ]
     assert declared == snapshot
 
@@ -185,8 +172,10 @@ def test_br0_is_pinned_to_its_own_ports_mac(
         assert read_user_data(text).bridge_macaddress == port_mac
 
 
-def test_slot_profiles_are_the_plan(run: ProgramRun, read_user_data: Callable[[str], Any]) -> None:
-    settings = parse_settings(read_stack_config(run.stack))
+def test_slot_profiles_are_the_plan(
+    run: ProgramRun, read_user_data: Callable[[str], Any], stacks: Stacks
+) -> None:
+    settings = parse_settings(stacks.config(run.stack))
     plan = settings.address_plan
     nameservers = [str(server) for server in settings.network.dns_nameservers]
     for name, text in user_data_by_host(run).items():
@@ -229,6 +218,7 @@ def test_cloud_init_itself_accepts_the_user_data(run: ProgramRun, tmp_path: Path
 
 
 def test_running_twice_gives_identical_user_data(run: ProgramRun) -> None:
+    # A run of its own: the fixture's is shared.
     assert user_data_by_host(run_program(run.stack)) == user_data_by_host(run)
 
 
@@ -242,10 +232,10 @@ print(json.dumps({r.name: hashlib.sha256(r.inputs["userData"].encode()).hexdiges
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_other_processes_render_the_same_user_data_bytes(stack: str) -> None:
+def test_other_processes_render_the_same_user_data_bytes(stack: str, stacks: Stacks) -> None:
     expected = {
         f"{name}-server": hashlib.sha256(text.encode()).hexdigest()
-        for name, text in user_data_by_host(run_program(stack)).items()
+        for name, text in user_data_by_host(stacks.run(stack)).items()
     }
     for seed in ("1", "2"):
         # A different hash seed reorders sets and dicts built from them: bytes must not move.
@@ -272,19 +262,21 @@ def test_other_processes_render_the_same_user_data_bytes(stack: str) -> None:
     ],
 )
 def test_settings_not_about_hosts_change_no_user_data(
-    stack: str, overrides: Mapping[str, object]
+    stack: str, overrides: Mapping[str, object], stacks: Stacks
 ) -> None:
-    changed = stack_run(stack, **overrides)
-    assert user_data_by_host(changed) == user_data_by_host(run_program(stack))
-    assert changed.resources != run_program(stack).resources, "the override changed nothing"
+    changed = stacks.run(stack, **overrides)
+    assert user_data_by_host(changed) == user_data_by_host(stacks.run(stack))
+    assert changed.resources != stacks.run(stack).resources, "the override changed nothing"
 
 
-def test_created_subnet_is_plain_and_adopted_subnet_is_imported_kept_and_protected() -> None:
-    created = run_program("dev").of_type(SUBNET)[0]
+def test_created_subnet_is_plain_and_adopted_subnet_is_imported_kept_and_protected(
+    stacks: Stacks,
+) -> None:
+    created = stacks.run("dev").of_type(SUBNET)[0]
     assert created.options["import_id"] is None
     assert created.options["retain_on_delete"] is False
-    adopted = run_program("prod").of_type(SUBNET)[0]
-    assert adopted.options["import_id"] == read_stack_config("prod")["lxdhost:subnetId"]
+    adopted = stacks.run("prod").of_type(SUBNET)[0]
+    assert adopted.options["import_id"] == stacks.config("prod")["lxdhost:subnetId"]
     assert adopted.options["retain_on_delete"] is True
     assert adopted.options["protect"] is True
     assert "allocationPools" not in adopted.options["ignore_changes"]
@@ -292,12 +284,12 @@ def test_created_subnet_is_plain_and_adopted_subnet_is_imported_kept_and_protect
         adopted.options["ignore_changes"]
     )
     assert adopted.inputs["cidr"] == "10.20.0.0/22"
-    getsubnet = [i for i in run_program("prod").invokes if i.token.endswith("getSubnet")]
+    getsubnet = [i for i in stacks.run("prod").invokes if i.token.endswith("getSubnet")]
     assert adopted.inputs["networkId"] == getsubnet[0].result["networkId"]
 
 
-def test_adopt_import_step_imports_the_subnet_unchanged_and_nothing_else() -> None:
-    run = stack_run("prod", adoptStage="import")
+def test_adopt_import_step_imports_the_subnet_unchanged_and_nothing_else(stacks: Stacks) -> None:
+    run = stacks.run("prod", adoptStage="import")
     assert sorted(r.type for r in run.resources) == [tokens.TENANT_NETWORK, SUBNET]
     subnet = run.of_type(SUBNET)[0]
     assert "allocationPools" in subnet.options["ignore_changes"]
@@ -305,8 +297,8 @@ def test_adopt_import_step_imports_the_subnet_unchanged_and_nothing_else() -> No
     assert list(run.exports) == ["subnetId"], "the import step exports no plan it did not apply"
 
 
-def test_floating_ip_is_on_the_port_after_the_router_interface() -> None:
-    run = run_program("dev")
+def test_floating_ip_is_on_the_port_after_the_router_interface(stacks: Stacks) -> None:
+    run = stacks.run("dev")
     (floating_ip,) = run.of_type(FLOATING_IP)
     (interface,) = run.of_type(tokens.ROUTER_INTERFACE)
     assert floating_ip.inputs["portId"] == run.named("lxd-1-port").id
@@ -315,8 +307,8 @@ def test_floating_ip_is_on_the_port_after_the_router_interface() -> None:
     assert run.exports["sshCommands"]["lxd-1"] == f"ssh ubuntu@{floating_ip.outputs['address']}"
 
 
-def test_router_gateway_is_the_named_external_network() -> None:
-    run = run_program("dev")
+def test_router_gateway_is_the_named_external_network(stacks: Stacks) -> None:
+    run = stacks.run("dev")
     (lookup,) = [i for i in run.invokes if i.token.endswith("getNetwork")]
     assert lookup.args == {"name": "public", "external": True}
     router = run.of_type(tokens.ROUTER)[0]
@@ -361,20 +353,20 @@ def rule_summaries(run: ProgramRun) -> set[tuple[Any, ...]]:
     ],
 )
 def test_security_group_opens_only_what_the_stack_lists(
-    stack: str, rules: set[tuple[Any, ...]]
+    stack: str, rules: set[tuple[Any, ...]], stacks: Stacks
 ) -> None:
-    assert rule_summaries(run_program(stack)) == rules
+    assert rule_summaries(stacks.run(stack)) == rules
 
 
-def test_ssh_from_anywhere_only_when_listed() -> None:
-    run = stack_run("dev", sshIngress=["0.0.0.0/0"])
+def test_ssh_from_anywhere_only_when_listed(stacks: Stacks) -> None:
+    run = stacks.run("dev", sshIngress=["0.0.0.0/0"])
     assert ("ingress", "tcp", 22, "0.0.0.0/0", False) in rule_summaries(run)
-    closed = stack_run("dev", sshIngress=[])
+    closed = stacks.run("dev", sshIngress=[])
     assert rule_summaries(closed) == {("ingress", None, None, None, True)}
 
 
-def test_port_security_off_drops_pairs_and_groups() -> None:
-    run = stack_run("dev", containerAccess="port-security-off")
+def test_port_security_off_drops_pairs_and_groups(stacks: Stacks) -> None:
+    run = stacks.run("dev", containerAccess="port-security-off")
     port = run.named("lxd-1-port")
     assert port.inputs["portSecurityEnabled"] is False
     assert port.inputs["noSecurityGroups"] is True
@@ -383,8 +375,8 @@ def test_port_security_off_drops_pairs_and_groups() -> None:
     assert not run.of_type(tokens.SEC_GROUP)
 
 
-def test_boot_volume_is_made_from_the_looked_up_image() -> None:
-    run = run_program("prod")
+def test_boot_volume_is_made_from_the_looked_up_image(stacks: Stacks) -> None:
+    run = stacks.run("prod")
     (lookup,) = [i for i in run.invokes if i.token.endswith("getImage")]
     for name in host_names(run):
         server = run.named(f"{name}-server")
@@ -395,18 +387,18 @@ def test_boot_volume_is_made_from_the_looked_up_image() -> None:
         assert volume["volumeSize"] == 80
 
 
-def test_without_a_boot_volume_the_server_boots_the_image_by_name() -> None:
-    server = run_program("dev").named("lxd-1-server")
+def test_without_a_boot_volume_the_server_boots_the_image_by_name(stacks: Stacks) -> None:
+    server = stacks.run("dev").named("lxd-1-server")
     assert server.inputs["imageName"] == "ubuntu-24.04-server-cloudimg-amd64"
     assert "blockDevices" not in server.inputs
 
 
-def test_uploaded_public_key_becomes_the_servers_key_pair() -> None:
-    run = run_program("dev")
+def test_uploaded_public_key_becomes_the_servers_key_pair(stacks: Stacks) -> None:
+    run = stacks.run("dev")
     (key_pair,) = run.of_type(tokens.KEYPAIR)
-    assert key_pair.inputs["publicKey"] == read_stack_config("dev")["lxdhost:publicKey"]
+    assert key_pair.inputs["publicKey"] == stacks.config("dev")["lxdhost:publicKey"]
     assert run.named("lxd-1-server").inputs["keyPair"] == key_pair.outputs["name"] == "lxdhost-dev"
-    assert run_program("prod").named("lxd-a-server").inputs["keyPair"] == "ops-2026"
+    assert stacks.run("prod").named("lxd-a-server").inputs["keyPair"] == "ops-2026"
 
 
 @pytest.mark.parametrize(
@@ -421,28 +413,31 @@ def test_uploaded_public_key_becomes_the_servers_key_pair() -> None:
     ],
 )
 def test_host_options_reach_the_user_data(
-    overrides: Mapping[str, object], fragment: str, read_user_data: Callable[[str], Any]
+    overrides: Mapping[str, object],
+    fragment: str,
+    read_user_data: Callable[[str], Any],
+    stacks: Stacks,
 ) -> None:
-    run = stack_run("dev", **overrides)
+    run = stacks.run("dev", **overrides)
     text = run.named("lxd-1-server").inputs["userData"]
     assert fragment in text
-    assert fragment not in run_program("dev").named("lxd-1-server").inputs["userData"]
+    assert fragment not in stacks.run("dev").named("lxd-1-server").inputs["userData"]
     assert read_user_data(text).bridge_macaddress == run.named("lxd-1-port").outputs["macAddress"]
     assert sorted(read_user_data(text).lxd_profiles)[-1] == "slot-10"
 
 
 def test_containers_take_the_networks_mtu_unless_the_stack_sets_one(
-    read_user_data: Callable[[str], Any],
+    read_user_data: Callable[[str], Any], stacks: Stacks
 ) -> None:
-    network_mtu = run_program("dev").of_type(tokens.NETWORK)[0]
-    text = run_program("dev").named("lxd-1-server").inputs["userData"]
+    network_mtu = stacks.run("dev").of_type(tokens.NETWORK)[0]
+    text = stacks.run("dev").named("lxd-1-server").inputs["userData"]
     (interface,) = read_user_data(text).slot_network_config("slot-01")["config"]
     assert interface["mtu"] == network_mtu.outputs["mtu"] == 1450
 
 
-def test_exports_the_plan_and_an_ssh_command_per_host() -> None:
-    run = run_program("prod")
-    assert run.exports["subnetId"] == read_stack_config("prod")["lxdhost:subnetId"]
+def test_exports_the_plan_and_an_ssh_command_per_host(stacks: Stacks) -> None:
+    run = stacks.run("prod")
+    assert run.exports["subnetId"] == stacks.config("prod")["lxdhost:subnetId"]
     assert run.exports["reservedRange"] == {"start": "10.20.0.36", "end": "10.20.3.254"}
     assert run.exports["sshCommands"] == {
         name: f"ssh ubuntu@{run.exports['hosts'][name]['fixedIp']}" for name in host_names(run)
@@ -494,17 +489,11 @@ BAD_STACKS = [
 
 @pytest.mark.parametrize(("overrides", "message"), BAD_STACKS)
 def test_bad_stack_is_refused_naming_its_key_before_any_resource(
-    overrides: Mapping[str, object], message: str
+    overrides: Mapping[str, object], message: str, stacks: Stacks
 ) -> None:
-    config: dict[str, Any] = read_stack_config("dev")
-    for name, value in overrides.items():
-        if value is None:
-            config.pop(f"lxdhost:{name}")
-        else:
-            config[f"lxdhost:{name}"] = value
     mocks = CountingMocks()
     with pytest.raises(pulumi.RunError) as caught:
-        run_program("dev", config, mocks=mocks)
+        run_program("dev", stacks.config("dev", **overrides), mocks=mocks)
     assert message in str(caught.value)
     assert mocks.registered == []
 
@@ -517,7 +506,7 @@ def mostly(valid: list[Any], invalid: list[Any]) -> st.SearchStrategy[Any]:
 @st.composite
 def stack_configs(draw: st.DrawFn) -> dict[str, Any]:
     """dev's stack with host and network keys drawn at random, mostly valid."""
-    config: dict[str, Any] = read_stack_config("dev")
+    config: dict[str, Any] = stack_config("dev")
     prefix = draw(st.integers(min_value=22, max_value=30))
     config["lxdhost:cidr"] = draw(mostly([f"10.9.0.0/{prefix}"], [f"10.9.0.1/{prefix}"]))
     config["lxdhost:hostCount"] = draw(mostly([1, 2, 3, 5], [0]))

@@ -4,6 +4,11 @@ One code path serves the unit tests, `python -m lxdhost plan`, the policy tests,
 and the benchmark: the project's own `__main__.py` runs under `pulumi.runtime.set_mocks`, with
 the stack's configuration read from `Pulumi.yaml` and `Pulumi.<stack>.yaml` the way the Pulumi
 CLI reads it, and every resource registration is recorded with its parent and options.
+
+It runs on the SDK's public testing API (`pulumi.runtime.set_mocks`, `Mocks`, `test`). Two things
+that API does not show are read in one small function each, which name the SDK surface they use
+(and tests/lxdhost/offline/test_engine.py pins it): a registration's parent and resource options
+(`_registration_options`) and the program's exports (`_stack_exports`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import ipaddress
 import json
 import logging
 import runpy
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +31,7 @@ from typing import Any
 import pulumi
 import pulumi.runtime
 import yaml
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
-from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.mocks import MockMonitor
 
 from lxdhost import tokens
 from lxdhost.config import ERROR_REPORTED_EXIT_CODE
@@ -212,27 +214,61 @@ class ProgramLog(logging.Logger):
         self.errors.append(str(msg))
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The mock monitor, keeping each registration's parent and resource options too."""
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Another `Mocks`, and a record of what each call and new resource asked and was answered.
 
-    def __init__(self, mocks: pulumi.runtime.Mocks, *, project: str, stack: str) -> None:
+    A resource's inputs are recorded as the SDK gives them to the mocks: the engine's camelCase
+    names, and numbers as the wire carries them (22.0).
+    """
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        self.mocks = mocks
+        self.invokes: list[RecordedInvoke] = []
+        # The mock monitor asks for a resource on the thread that registers it.
+        self._answers = threading.local()
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)  # as asked, whatever the mocks do with theirs
+        resource_id, outputs = self.mocks.new_resource(args)
+        self._answers.last = (args, inputs, resource_id, outputs)
+        return resource_id, outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        answer = self.mocks.call(args)
+        result = answer if isinstance(answer, dict) else answer[0]
+        self.invokes.append(RecordedInvoke(args.token, dict(args.args), dict(result)))
+        return answer
+
+    def last_answer(
+        self,
+    ) -> tuple[pulumi.runtime.MockResourceArgs, dict[str, Any], str | None, dict[str, Any]]:
+        """The arguments, inputs, id and outputs of the last `new_resource` on this thread, once."""
+        answer = getattr(self._answers, "last", None)
+        self._answers.last = None
+        if answer is None:
+            raise RuntimeError(
+                "the Pulumi SDK registered a resource without asking the mocks on the same "
+                "thread: see lxdhost/offline/engine.py, RecordingMonitor"
+            )
+        return answer  # type: ignore[no-any-return]
+
+
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, keeping each registration with its parent and resource options.
+
+    `MockMonitor` is outside the SDK's public names, but `set_mocks(monitor=...)` takes one. What
+    this relies on: its `RegisterResource(request)` asks the mocks for the resource on the calling
+    thread and answers with the URN; `_registration_options` reads the request.
+    """
+
+    def __init__(self, mocks: RecordingMocks, *, project: str, stack: str) -> None:
         super().__init__(mocks)
+        self.recording = mocks
         self.project = project
         self.stack = stack
         self.records: list[RecordedResource] = []
-        self.invokes: list[RecordedInvoke] = []
-
-    def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().Invoke(request)  # type: ignore[no-untyped-call]
-        if request.tok != "pulumi:pulumi:getResource":
-            self.invokes.append(
-                RecordedInvoke(
-                    token=request.tok,
-                    args=_sync_await(_deserialize(rpc, request.args)),
-                    result=_sync_await(_deserialize(rpc, getattr(response, "return"))),
-                )
-            )
-        return response
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The SDK's own reads the stack from a context variable, which the thread the runtime
@@ -243,39 +279,50 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == _STACK_TYPE:
             return response
-        inputs = _sync_await(_deserialize(rpc, request.object))
-        state = self.resources.get(response.urn)
-        parent = request.parent or None
-        if parent is not None and parent.split("::")[2].split("$")[-1] == "pulumi:pulumi:Stack":
-            parent = None
+        args, inputs, resource_id, outputs = self.recording.last_answer()
+        parent, options = _registration_options(request)
         self.records.append(
             RecordedResource(
                 urn=response.urn,
-                type=request.type,
-                name=request.name,
+                type=args.typ,
+                name=args.name,
                 parent=parent,
-                custom=bool(request.custom),
+                custom=bool(args.custom),
                 inputs=inputs,
-                outputs=dict(state.state) if state is not None else {},
-                options={
-                    "delete_before_replace": bool(request.deleteBeforeReplace),
-                    "retain_on_delete": bool(request.retainOnDelete),
-                    "protect": bool(request.protect),
-                    "import_id": request.importId or None,
-                    "ignore_changes": list(request.ignoreChanges),
-                    "replace_on_changes": list(request.replaceOnChanges),
-                    "depends_on": sorted(request.dependencies),
-                },
-                id=(response.id or None) if request.custom else None,
+                outputs=outputs,
+                options={"import_id": args.resource_id or None, **options},
+                id=(resource_id or None) if args.custom else None,
             )
         )
         return response
 
 
-async def _deserialize(rpc: Any, obj: Any) -> dict[str, Any]:
-    return dict(rpc.deserialize_properties(obj))
+_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _registration_options(request: Any) -> tuple[str | None, dict[str, Any]]:
+    """A registration's parent URN (None for the stack's children) and its resource options.
+
+    No public API shows them: `Mocks.new_resource` sees a resource's type, name, inputs and
+    import id only. They reach the engine in the resource monitor's `RegisterResourceRequest`
+    (pulumi/proto/pulumi/resource.proto), which the SDK hands to the mock monitor that
+    `pulumi.runtime.set_mocks(monitor=...)` takes. What this depends on: that argument,
+    `MockMonitor.RegisterResource(request)` and these fields of the request. `dependencies` is
+    every resource the registration waits for: `depends_on` and those its inputs come from.
+    """
+    parent = request.parent or None
+    if parent is not None and parent.split("::")[2].split("$")[-1] == _STACK_TYPE:
+        parent = None
+    return parent, {
+        "delete_before_replace": bool(request.deleteBeforeReplace),
+        "retain_on_delete": bool(request.retainOnDelete),
+        "protect": bool(request.protect),
+        "ignore_changes": list(request.ignoreChanges),
+        "replace_on_changes": list(request.replaceOnChanges),
+        "depends_on": sorted(request.dependencies),
+    }
 
 
 def read_stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
@@ -357,18 +404,24 @@ def run_program(
     """
     resolved = read_stack_config(stack) if config is None else dict(config)
     _close_event_loops_at_exit()
-    monitor = RecordingMonitor(mocks or CloudMocks(), project=project, stack=stack)
+    recording = RecordingMocks(mocks or CloudMocks())
+    monitor = RecordingMonitor(recording, project=project, stack=stack)
     log = ProgramLog()
-    pulumi_settings.ROOT.set(None)
+    # A new root stack for this run: `set_mocks` makes one only where there is none.
+    pulumi.runtime.reset_options(project=project, stack=stack, preview=False)
     pulumi.runtime.set_mocks(
-        monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=log
+        recording, project=project, stack=stack, preview=False, monitor=monitor, logger=log
     )
     set_config(resolved)
     run = ProgramRun(stack=stack)
-    pulumi_settings.SETTINGS.rpc_manager.clear()
-    pulumi_settings.SETTINGS.outputs.clear()
 
-    def body() -> None:
+    def keep_exports(exports: dict[str, Any]) -> None:
+        run.exports = exports
+
+    # `test` runs the function under the mocks, then waits for every registration and `apply`
+    # it started and for the Output it returns: here, the one that fills in the exports' values.
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def body() -> pulumi.Output[None] | None:
         try:
             if callable(program):
                 program()
@@ -380,14 +433,30 @@ def run_program(
             if ended.code == ERROR_REPORTED_EXIT_CODE and log.errors:
                 raise pulumi.RunError("\n".join(log.errors)) from None
             raise
+        pending = _resolve_into(_stack_exports(), keep_exports)
+        return pulumi.Output.all(*pending).apply(lambda _: None) if pending else None
 
-    _sync_await(run_pulumi_func(body))
-    root = pulumi_settings.get_root_resource()
-    if root is not None:
-        run.exports = _sync_await(_resolve_exports(root))
+    body()
     run.resources = list(monitor.records)
-    run.invokes = list(monitor.invokes)
+    run.invokes = list(recording.invokes)
     return run
+
+
+def _stack_exports() -> dict[str, Any]:
+    """What the program passed to `pulumi.export`, by name, as it passed it.
+
+    No public API reads exports back. `pulumi.export` keeps them in the `outputs` dict of the
+    root resource (`pulumi.runtime.get_root_resource()`, the SDK's `Stack`), which the engine
+    would get once the program ends; under `set_mocks` the root stack is finished before the
+    program starts, so they never reach the monitor. What this depends on: that dict.
+    """
+    outputs = getattr(pulumi.runtime.get_root_resource(), "outputs", None)
+    if not isinstance(outputs, dict):
+        raise RuntimeError(
+            "the Pulumi SDK no longer keeps a stack's exports in the root resource's `outputs`: "
+            "see lxdhost/offline/engine.py, _stack_exports"
+        )
+    return dict(outputs)
 
 
 @functools.cache
@@ -407,23 +476,32 @@ def close_event_loops() -> None:
             loop.close()
 
 
-async def _resolve_exports(root: Any) -> dict[str, Any]:
-    outputs = getattr(root, "outputs", None)
-    if not outputs:
-        return {}
-    return {key: await _resolved(value) for key, value in outputs.items()}
+def _resolve_into(value: Any, put: Callable[[Any], None]) -> list[pulumi.Output[Any]]:
+    """Give `put` a copy of `value` whose Outputs are filled in with their values as they come,
+    walking dicts and lists as the engine does; return the Outputs to wait for.
 
-
-async def _resolved(value: Any) -> Any:
-    """`value` with every Output in it awaited, walking dicts and lists as the engine does.
-
-    (`Output.from_input` on a whole export would give the same value, but wraps every leaf of it
-    in an Output of its own first: thousands for a stack of 200 hosts.)
+    An Output is read the public way, with `apply`; each is filled in where it sits, so that no
+    value larger than a leaf passes through an Output. (`Output.from_input` on a whole export
+    would wrap every leaf of it in an Output of its own: thousands for a stack of 200 hosts.)
     """
     if isinstance(value, pulumi.Output):
-        return await _resolved(await value.future())
+
+        def fill(resolved: Any) -> pulumi.Output[Any] | None:
+            nested = _resolve_into(resolved, put)
+            return pulumi.Output.all(*nested) if nested else None
+
+        return [value.apply(fill)]
+    pending: list[pulumi.Output[Any]] = []
     if isinstance(value, Mapping):
-        return {key: await _resolved(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [await _resolved(item) for item in value]
-    return value
+        mapping: dict[Any, Any] = dict.fromkeys(value)  # the keys in their order, values to come
+        put(mapping)
+        for key, item in value.items():
+            pending.extend(_resolve_into(item, functools.partial(mapping.__setitem__, key)))
+    elif isinstance(value, list | tuple):
+        items: list[Any] = [None] * len(value)
+        put(items)
+        for index, item in enumerate(value):
+            pending.extend(_resolve_into(item, functools.partial(items.__setitem__, index)))
+    else:
+        put(value)
+    return pending

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
 from lxdhost import config
 from lxdhost.config import (
+    CONFIG_KEYS,
     CONFIG_KEYS_BY_NAME,
     STACK_HOST_OPTIONS,
     STACK_KEYS_BY_FIELD,
@@ -21,6 +24,8 @@ from lxdhost.config import (
 from lxdhost.host import ContainerAccess
 from lxdhost.network import AdoptStage, NetworkMode
 from userdata import HostSpec, render_host
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 MINIMAL = {
     "lxdhost:image": "ubuntu-24.04",
@@ -364,6 +369,22 @@ def test_hostspecs_problem_with_a_host_option_names_its_stack_key(
     overrides: dict[str, object], expected: str
 ) -> None:
     assert problems_of(with_(**overrides)) == (expected,)
+
+
+@pytest.mark.parametrize("key", CONFIG_KEYS, ids=lambda key: key.name)
+def test_only_required_keys_lack_a_default(key: config.ConfigKey) -> None:
+    # Pulumi makes a key that Pulumi.yaml declares without a default required: the program
+    # requires exactly those keys, whatever else is set, and only image and flavor are.
+    declared = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())["config"]
+    required_by_pulumi = "default" not in declared[key.name]
+    try:
+        parse_settings(with_(**{key.name: None}))
+        problems: tuple[str, ...] = ()
+    except ConfigError as error:
+        problems = error.problems
+    required_by_the_program = any(p.startswith(f"{key.name}: required: ") for p in problems)
+    assert required_by_pulumi == required_by_the_program
+    assert required_by_pulumi == (key.name in ("image", "flavor"))
 
 
 def test_unset_host_options_are_none_in_the_hosts_spec() -> None:

@@ -23,16 +23,12 @@ import yaml
 from lxdhost import tokens
 from lxdhost.__main__ import main
 from lxdhost.config import parse_settings
-from lxdhost.offline.engine import PROJECT_ROOT, encode_config, read_stack_config, run_program
+from lxdhost.offline.engine import PROJECT_ROOT, encode_config, list_stacks, run_program
 from lxdhost.offline.jsonformat import PLAN_JSON_SCHEMA, plan_from_json, plan_to_json
-from lxdhost.offline.model import OfflinePlan, build_plan, references_in
+from lxdhost.offline.model import build_plan, references_in
+from tests.stacks import Stacks
 
-STACKS = ("dev", "prod")
-
-
-@cache
-def stack_plan(stack: str) -> OfflinePlan:
-    return build_plan(run_program(stack, read_stack_config(stack)))
+STACKS = list_stacks()
 
 
 @cache
@@ -44,10 +40,9 @@ def stack_run_json(stack: str) -> str:
     return out.getvalue()
 
 
-def pure_address_plan(stack: str) -> Any:
+def pure_address_plan(stacks: Stacks, stack: str) -> Any:
     """The address plan `lxdhost.addressing` computes for the stack's own configuration."""
-    config = read_stack_config(stack)
-    return parse_settings(encode_config(config)).address_plan
+    return parse_settings(encode_config(stacks.config(stack))).address_plan
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -63,9 +58,9 @@ def test_json_output_matches_the_documented_schema(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_address_table_is_the_pure_address_plan(stack: str) -> None:
-    table = stack_plan(stack).address_table
-    expected = pure_address_plan(stack)
+def test_address_table_is_the_pure_address_plan(stack: str, stacks: Stacks) -> None:
+    table = stacks.plan(stack).address_table
+    expected = pure_address_plan(stacks, stack)
     assert table is not None
     assert table.cidr == str(expected.cidr)
     assert table.gateway_ip == str(expected.gateway_ip)
@@ -88,11 +83,11 @@ def test_address_table_is_the_pure_address_plan(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_text_output_prints_every_slot_of_the_pure_plan(
-    stack: str, capsys: pytest.CaptureFixture[str]
+    stack: str, capsys: pytest.CaptureFixture[str], stacks: Stacks
 ) -> None:
     assert main(["plan", "--stack", stack]) == 0
     lines = capsys.readouterr().out.splitlines()
-    expected = pure_address_plan(stack)
+    expected = pure_address_plan(stacks, stack)
     for host in expected.hosts:
         for slot in host.container_slots:
             row = [host.host_name, slot.name, str(slot.ip_address), slot.mac_address]
@@ -104,9 +99,9 @@ def test_text_output_prints_every_slot_of_the_pure_plan(
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_server_has_its_user_data_and_base64_size(stack: str) -> None:
-    run = run_program(stack, read_stack_config(stack))
-    plan = build_plan(run)
+def test_every_server_has_its_user_data_and_base64_size(stack: str, stacks: Stacks) -> None:
+    run = stacks.run(stack)
+    plan = stacks.plan(stack)
     servers = {r.name: r for r in run.of_type(tokens.INSTANCE)}
     assert sorted(u.server for u in plan.user_data) == sorted(servers)
     for item in plan.user_data:
@@ -116,8 +111,10 @@ def test_every_server_has_its_user_data_and_base64_size(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_cloud_values_appear_only_as_references_in_resource_inputs(stack: str) -> None:
-    plan = stack_plan(stack)
+def test_cloud_values_appear_only_as_references_in_resource_inputs(
+    stack: str, stacks: Stacks
+) -> None:
+    plan = stacks.plan(stack)
     mock_values = {value.mock_value for value in plan.cloud_values}
     port_macs = [v.mock_value for v in plan.cloud_values if v.reference.endswith(".mac_address>")]
     assert port_macs, "the mocks gave every port a MAC"
@@ -134,14 +131,15 @@ def test_cloud_values_appear_only_as_references_in_resource_inputs(stack: str) -
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_json_round_trip_gives_the_same_plan(stack: str) -> None:
-    plan = stack_plan(stack)
+def test_json_round_trip_gives_the_same_plan(stack: str, stacks: Stacks) -> None:
+    plan = stacks.plan(stack)
     assert plan_from_json(json.loads(json.dumps(plan_to_json(plan)))) == plan
 
 
-def test_two_runs_print_the_same_bytes() -> None:
-    first = build_plan(run_program("dev", read_stack_config("dev")))
-    second = build_plan(run_program("dev", read_stack_config("dev")))
+def test_two_runs_print_the_same_bytes(stacks: Stacks) -> None:
+    # Two runs of their own: the fixture's is shared.
+    first = build_plan(run_program("dev", stacks.config("dev")))
+    second = build_plan(run_program("dev", stacks.config("dev")))
     assert json.dumps(plan_to_json(first), sort_keys=True) == json.dumps(
         plan_to_json(second), sort_keys=True
     )
@@ -149,11 +147,11 @@ def test_two_runs_print_the_same_bytes() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_out_writes_each_hosts_user_data(
-    stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], stacks: Stacks
 ) -> None:
     assert main(["plan", "--stack", stack, "--out", str(tmp_path / "out")]) == 0
     capsys.readouterr()
-    plan = stack_plan(stack)
+    plan = stacks.plan(stack)
     written = {path.name: path.read_text() for path in (tmp_path / "out").iterdir()}
     assert written == {f"{u.host}.yaml": u.user_data for u in plan.user_data}
     for text in written.values():
@@ -266,7 +264,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
 
 
-def test_subprocess_exit_statuses(tmp_path: Path) -> None:
+def test_subprocess_exit_statuses(tmp_path: Path, stacks: Stacks) -> None:
     """0 for a plan, 1 when the diff replaces a server, 2 for a missing stack: as scripts see it."""
     plain = _run_cli("--stack", "dev", cwd=PROJECT_ROOT)
     assert (plain.returncode, plain.stderr) == (0, "")
@@ -278,9 +276,8 @@ def test_subprocess_exit_statuses(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr
 
     # A base whose servers installed other packages: the current dev stack replaces them.
-    config = {**read_stack_config("dev"), "lxdhost:packages": ["tmux"]}
     base = tmp_path / "base.json"
-    base.write_text(json.dumps(plan_to_json(build_plan(run_program("dev", config)))))
+    base.write_text(json.dumps(plan_to_json(stacks.plan("dev", packages=["tmux"]))))
     replaced = _run_cli("--stack", "dev", "--diff", str(base), cwd=PROJECT_ROOT)
     assert replaced.returncode == 1, replaced.stderr
     assert "REPLACE" in replaced.stdout

@@ -13,7 +13,7 @@ import os
 import select
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +26,9 @@ from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from lxdhost.offline import PROJECT_ROOT, encode_config, read_stack_config, run_program
+from lxdhost.offline import PROJECT_ROOT, encode_config, list_stacks
 from policy.__main__ import PACK_NAME, policies
+from tests.stacks import Stacks
 
 POLICY_DIR = PROJECT_ROOT / "policy"
 # The engine's placeholder for a value that is only known after a create.
@@ -44,43 +45,48 @@ class Diagnostic:
     message: str
 
 
-def analyze(
-    stack: str,
-    settings: Mapping[str, Any] | None = None,
-    *,
-    change: Mapping[str, Mapping[str, Any]] | None = None,
-    monkeypatch: pytest.MonkeyPatch,
-) -> list[Diagnostic]:
-    """The pack's diagnostics for every custom resource of a program run.
+Analyze = Callable[..., list[Diagnostic]]
 
-    `settings` changes lxdhost: keys of the stack; `change` overrides inputs of named resources
-    after the run, for resources the program never builds that way.
-    """
-    config = read_stack_config(stack)
-    config.update({f"lxdhost:{key}": value for key, value in (settings or {}).items()})
-    run = run_program(stack, config)
-    pulumi.runtime.set_all_config({}, [])
-    monkeypatch.setenv(
-        "PULUMI_CONFIG",
-        json.dumps(encode_config(config)),
-    )
-    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.0.1", policies(), EnforcementLevel.ADVISORY)
-    diagnostics = []
-    for resource in run.resources:
-        if not resource.custom:
-            continue
-        inputs = {**resource.inputs, **(change or {}).get(resource.name, {})}
-        properties = struct_pb2.Struct()
-        properties.update(inputs)
-        request = proto.AnalyzeRequest(
-            type=resource.type, properties=properties, urn=resource.urn, name=resource.name
+
+@pytest.fixture
+def analyze(stacks: Stacks, monkeypatch: pytest.MonkeyPatch) -> Analyze:
+    """The pack's diagnostics for every custom resource of a program run."""
+
+    def diagnostics_of(
+        stack: str,
+        settings: Mapping[str, Any] | None = None,
+        *,
+        change: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> list[Diagnostic]:
+        """`settings` changes lxdhost: keys of the stack; `change` overrides inputs of named
+        resources after the run, for resources the program never builds that way."""
+        run = stacks.run(stack, **(settings or {}))
+        pulumi.runtime.set_all_config({}, [])
+        monkeypatch.setenv(
+            "PULUMI_CONFIG",
+            json.dumps(encode_config(stacks.config(stack, **(settings or {})))),
         )
-        response = servicer.Analyze(request, None)
-        diagnostics.extend(
-            Diagnostic(resource.name, d.policyName, d.enforcementLevel, d.message)
-            for d in response.diagnostics
+        servicer = _PolicyAnalyzerServicer(
+            PACK_NAME, "0.0.1", policies(), EnforcementLevel.ADVISORY
         )
-    return diagnostics
+        diagnostics = []
+        for resource in run.resources:
+            if not resource.custom:
+                continue
+            inputs = {**resource.inputs, **(change or {}).get(resource.name, {})}
+            properties = struct_pb2.Struct()
+            properties.update(inputs)
+            request = proto.AnalyzeRequest(
+                type=resource.type, properties=properties, urn=resource.urn, name=resource.name
+            )
+            response = servicer.Analyze(request, None)
+            diagnostics.extend(
+                Diagnostic(resource.name, d.policyName, d.enforcementLevel, d.message)
+                for d in response.diagnostics
+            )
+        return diagnostics
+
+    return diagnostics_of
 
 
 def test_every_policy_has_its_enforcement_level() -> None:
@@ -95,9 +101,9 @@ def test_every_policy_has_its_enforcement_level() -> None:
     }
 
 
-@pytest.mark.parametrize("stack", [pytest.param("dev", id="dev"), pytest.param("prod", id="prod")])
-def test_the_shipped_stacks_pass(stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert analyze(stack, monkeypatch=monkeypatch) == []
+@pytest.mark.parametrize("stack", list_stacks())
+def test_the_shipped_stacks_pass(stack: str, analyze: Analyze) -> None:
+    assert analyze(stack) == []
 
 
 @pytest.mark.parametrize(
@@ -107,20 +113,16 @@ def test_the_shipped_stacks_pass(stack: str, monkeypatch: pytest.MonkeyPatch) ->
         pytest.param("dev", "no-world-admin-ingress", ADVISORY, id="dev-warns"),
     ],
 )
-def test_ssh_open_to_the_world(
-    stack: str, policy: str, level: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    diagnostics = analyze(stack, {"sshIngress": ["0.0.0.0/0"]}, monkeypatch=monkeypatch)
+def test_ssh_open_to_the_world(stack: str, policy: str, level: int, analyze: Analyze) -> None:
+    diagnostics = analyze(stack, {"sshIngress": ["0.0.0.0/0"]})
     assert [(d.resource, d.policy, d.level) for d in diagnostics] == [
         ("hosts-ssh-0.0.0.0-0", policy, level)
     ]
     assert "security group rule opens SSH (22/tcp) to 0.0.0.0/0" in diagnostics[0].message
 
 
-def test_the_lxd_api_port_is_read_from_the_stack(monkeypatch: pytest.MonkeyPatch) -> None:
-    diagnostics = analyze(
-        "prod", {"lxdApiIngress": ["0.0.0.0/0"], "lxdApiPort": 9443}, monkeypatch=monkeypatch
-    )
+def test_the_lxd_api_port_is_read_from_the_stack(analyze: Analyze) -> None:
+    diagnostics = analyze("prod", {"lxdApiIngress": ["0.0.0.0/0"], "lxdApiPort": 9443})
     assert [(d.resource, d.level) for d in diagnostics] == [("hosts-lxd-api-0.0.0.0-0", MANDATORY)]
     assert "LXD's API (9443/tcp) to 0.0.0.0/0" in diagnostics[0].message
 
@@ -136,14 +138,18 @@ def test_the_lxd_api_port_is_read_from_the_stack(monkeypatch: pytest.MonkeyPatch
     ],
 )
 def test_the_pair_limit_is_the_stacks(
-    settings: dict[str, Any], change: str | None, reported: bool, monkeypatch: pytest.MonkeyPatch
+    settings: dict[str, Any],
+    change: str | None,
+    reported: bool,
+    stacks: Stacks,
+    analyze: Analyze,
 ) -> None:
     changes = {}
     if change is not None:
-        port = run_program("dev").named("lxd-1-port").inputs
+        port = stacks.run("dev").named("lxd-1-port").inputs
         pairs = [*port["allowedAddressPairs"], *port["allowedAddressPairs"][:2]]
         changes = {"lxd-1-port": {"allowedAddressPairs": pairs}}
-    diagnostics = analyze("dev", settings, change=changes, monkeypatch=monkeypatch)
+    diagnostics = analyze("dev", settings, change=changes)
     if reported:
         assert [(d.policy, d.level) for d in diagnostics] == [
             ("address-pairs-need-port-security-and-fit-the-limit", MANDATORY)
@@ -183,29 +189,25 @@ def test_the_pair_limit_is_the_stacks(
     ],
 )
 def test_mandatory_violations_in_prod(
-    resource: str, change: dict[str, Any], policy: str, monkeypatch: pytest.MonkeyPatch
+    resource: str, change: dict[str, Any], policy: str, analyze: Analyze
 ) -> None:
-    diagnostics = analyze("prod", change={resource: change}, monkeypatch=monkeypatch)
+    diagnostics = analyze("prod", change={resource: change})
     assert [(d.resource, d.policy, d.level) for d in diagnostics] == [(resource, policy, MANDATORY)]
 
 
-def test_unknown_user_data_is_noted_during_a_preview_not_failed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    diagnostics = analyze(
-        "dev", change={"lxd-1-server": {"userData": UNKNOWN}}, monkeypatch=monkeypatch
-    )
+def test_unknown_user_data_is_noted_during_a_preview_not_failed(analyze: Analyze) -> None:
+    diagnostics = analyze("dev", change={"lxd-1-server": {"userData": UNKNOWN}})
     assert [(d.resource, d.policy, d.level) for d in diagnostics] == [
         ("lxd-1-server", "user-data-within-nova-limit", ADVISORY)
     ]
     assert "during preview" in diagnostics[0].message
 
 
-def test_the_pack_serves_its_policies_when_run_as_pulumi_runs_it() -> None:
+def test_the_pack_serves_its_policies_when_run_as_pulumi_runs_it(stacks: Stacks) -> None:
     """`python -m pulumi.policy ENGINE DIR` from the pack's folder, as Pulumi's language host
     starts a Python policy pack: the pack prints its port and answers the engine's calls."""
-    config = read_stack_config("prod") | {"lxdhost:sshIngress": ["0.0.0.0/0"]}
-    rule = run_program("prod", config).named("hosts-ssh-0.0.0.0-0")
+    config = stacks.config("prod", sshIngress=["0.0.0.0/0"])
+    rule = stacks.run("prod", sshIngress=["0.0.0.0/0"]).named("hosts-ssh-0.0.0.0-0")
     env = {
         **os.environ,
         "PULUMI_CONFIG": json.dumps(encode_config(config)),

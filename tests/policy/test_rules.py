@@ -7,41 +7,43 @@ a recorded resource with the one input that breaks the rule changed.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from functools import cache
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
 from lxdhost import tokens
-from lxdhost.offline import ProgramRun, RecordedResource, read_stack_config, run_program
+from lxdhost.offline import RecordedResource, list_stacks
 from policy import rules
-from tests.stacks import COMMITTED_STACKS
+from tests.stacks import Stacks
 
 ADMIN_PORTS = rules.admin_ports()
 
 
-def run(stack: str, **settings: Any) -> ProgramRun:
-    """The program for a stack as shipped, with some lxdhost: keys changed."""
-    return _run(stack, json.dumps(settings, sort_keys=True))
+Resources = Callable[..., list[RecordedResource]]
+Named = Callable[..., Mapping[str, Any]]
 
 
-@cache
-def _run(stack: str, settings: str) -> ProgramRun:
-    config = read_stack_config(stack)
-    config.update({f"lxdhost:{key}": value for key, value in json.loads(settings).items()})
-    return run_program(stack, config)
+@pytest.fixture
+def resources(stacks: Stacks) -> Resources:
+    """The resources of a type the program declares for a stack with some lxdhost: keys changed."""
+
+    def declared(stack: str, type_: str, **settings: Any) -> list[RecordedResource]:
+        found = stacks.run(stack, **settings).of_type(type_)
+        assert found, f"{stack} declares no {type_}"
+        return found
+
+    return declared
 
 
-def resources(stack: str, type_: str, **settings: Any) -> list[RecordedResource]:
-    found = run(stack, **settings).of_type(type_)
-    assert found, f"{stack} declares no {type_}"
-    return found
+@pytest.fixture
+def named(stacks: Stacks) -> Named:
+    """The inputs of the resource of that name, for a stack with some lxdhost: keys changed."""
 
+    def inputs(stack: str, name: str, **settings: Any) -> Mapping[str, Any]:
+        return stacks.run(stack, **settings).named(name).inputs
 
-def named(stack: str, name: str, **settings: Any) -> Mapping[str, Any]:
-    return run(stack, **settings).named(name).inputs
+    return inputs
 
 
 # --- stack names --------------------------------------------------------------------------------
@@ -61,12 +63,12 @@ def test_is_production(stack: str, production: bool) -> None:
     assert rules.is_production(stack) is production
 
 
-def test_the_stack_and_parents_come_from_the_urn() -> None:
-    port = run("prod").named("lxd-a-port")
+def test_the_stack_and_parents_come_from_the_urn(stacks: Stacks) -> None:
+    port = stacks.run("prod").named("lxd-a-port")
     assert rules.stack_of(port.urn) == "prod"
     assert rules.parent_types(port.urn)[-1] == tokens.LXD_HOST
     assert rules.is_lxd_host_port(port.type, port.urn)
-    subnet = run("prod").named("tenant-subnet")
+    subnet = stacks.run("prod").named("tenant-subnet")
     assert not rules.is_lxd_host_port(subnet.type, subnet.urn)
 
 
@@ -79,8 +81,8 @@ def test_a_port_outside_an_lxd_host_is_not_an_lxd_host_port() -> None:
 # --- no SSH or LXD API open to the world --------------------------------------------------------
 
 
-def test_the_shipped_stacks_open_nothing_to_the_world() -> None:
-    for stack in COMMITTED_STACKS:
+def test_the_shipped_stacks_open_nothing_to_the_world(resources: Resources) -> None:
+    for stack in list_stacks():
         for rule in resources(stack, tokens.SEC_GROUP_RULE):
             assert rules.world_open_admin_ingress(rule.inputs, ADMIN_PORTS) == [], rule.name
 
@@ -105,18 +107,18 @@ def test_the_shipped_stacks_open_nothing_to_the_world() -> None:
     ],
 )
 def test_a_stack_that_opens_admin_ports_to_the_world_is_reported(
-    settings: dict[str, Any], rule_name: str, expected: str
+    settings: dict[str, Any], rule_name: str, expected: str, named: Named
 ) -> None:
     rule = named("dev", rule_name, **settings)
     assert rules.world_open_admin_ingress(rule, ADMIN_PORTS) == [f"security group rule {expected}"]
 
 
-def test_icmp_from_the_world_is_not_an_admin_port() -> None:
+def test_icmp_from_the_world_is_not_an_admin_port(named: Named) -> None:
     rule = named("dev", "hosts-icmp-0.0.0.0-0", sshIngress=["0.0.0.0/0"])
     assert rules.world_open_admin_ingress(rule, ADMIN_PORTS) == []
 
 
-def test_the_hosts_own_group_is_not_the_world() -> None:
+def test_the_hosts_own_group_is_not_the_world(named: Named) -> None:
     rule = named("dev", "hosts-members-ipv4")
     assert rule["remoteGroupId"]
     assert rules.world_open_admin_ingress(rule, ADMIN_PORTS) == []
@@ -178,7 +180,9 @@ SSH_RULE = ("dev", "hosts-ssh-203.0.113.0-24")
         pytest.param({"remoteIpPrefix": None, "remoteGroupId": "group"}, None, id="from-a-group"),
     ],
 )
-def test_world_open_admin_ingress(change: dict[str, Any], exposed: str | None) -> None:
+def test_world_open_admin_ingress(
+    change: dict[str, Any], exposed: str | None, named: Named
+) -> None:
     rule = {**named(*SSH_RULE), **change}
     messages = rules.world_open_admin_ingress(rule, ADMIN_PORTS)
     if exposed is None:
@@ -188,7 +192,7 @@ def test_world_open_admin_ingress(change: dict[str, Any], exposed: str | None) -
         assert messages[0].startswith(f"security group rule opens {exposed}: ")
 
 
-def test_the_lxd_api_port_follows_the_stack() -> None:
+def test_the_lxd_api_port_follows_the_stack(named: Named) -> None:
     rule = named("prod", "hosts-lxd-api-0.0.0.0-0", lxdApiIngress=["0.0.0.0/0"], lxdApiPort=9443)
     assert rules.world_open_admin_ingress(rule, rules.admin_ports(8443)) == []
     assert rules.world_open_admin_ingress(rule, rules.admin_ports(9443)) == [
@@ -200,8 +204,8 @@ def test_the_lxd_api_port_follows_the_stack() -> None:
 # --- user_data within Nova's limit --------------------------------------------------------------
 
 
-def test_the_shipped_servers_user_data_fits() -> None:
-    for stack in COMMITTED_STACKS:
+def test_the_shipped_servers_user_data_fits(resources: Resources) -> None:
+    for stack in list_stacks():
         for server in resources(stack, tokens.INSTANCE):
             assert server.inputs["userData"]
             assert rules.user_data_within_nova_limit(server.inputs) == [], server.name
@@ -226,7 +230,7 @@ def test_the_shipped_servers_user_data_fits() -> None:
         ),
     ],
 )
-def test_user_data_size(size: int, message: str | None) -> None:
+def test_user_data_size(size: int, message: str | None, named: Named) -> None:
     server = named("dev", "lxd-1-server")
     user_data = str(server["userData"])
     padded = user_data + "#" * (size - len(user_data.encode()))
@@ -235,7 +239,7 @@ def test_user_data_size(size: int, message: str | None) -> None:
     assert rules.user_data_within_nova_limit({**server, "userData": padded}) == expected
 
 
-def test_multibyte_user_data_is_measured_in_bytes() -> None:
+def test_multibyte_user_data_is_measured_in_bytes(named: Named) -> None:
     server = named("dev", "lxd-1-server")
     user_data = str(server["userData"]) + "é" * 25000  # two bytes each in UTF-8
     assert len(user_data) < 49150 <= len(user_data.encode())
@@ -245,20 +249,20 @@ def test_multibyte_user_data_is_measured_in_bytes() -> None:
 # --- address pairs need port security and fit the limit -----------------------------------------
 
 
-def test_the_shipped_ports_pairs_are_acceptable() -> None:
-    for stack in COMMITTED_STACKS:
+def test_the_shipped_ports_pairs_are_acceptable(resources: Resources) -> None:
+    for stack in list_stacks():
         for port in resources(stack, tokens.PORT):
             assert len(port.inputs["allowedAddressPairs"]) == 10
             assert rules.address_pairs_acceptable(port.inputs, 10) == [], port.name
 
 
-def test_a_port_with_port_security_off_and_no_pairs_is_acceptable() -> None:
+def test_a_port_with_port_security_off_and_no_pairs_is_acceptable(named: Named) -> None:
     port = named("dev", "lxd-1-port", containerAccess="port-security-off")
     assert port["portSecurityEnabled"] is False
     assert rules.address_pairs_acceptable(port, 10) == []
 
 
-def test_pairs_on_a_port_without_port_security_are_reported() -> None:
+def test_pairs_on_a_port_without_port_security_are_reported(named: Named) -> None:
     port = {**named("dev", "lxd-1-port"), "portSecurityEnabled": False}
     assert rules.address_pairs_acceptable(port, 10) == [
         "10 allowed address pairs on a port with port security off: Neutron refuses pairs "
@@ -281,7 +285,7 @@ def test_pairs_on_a_port_without_port_security_are_reported() -> None:
         ),
     ],
 )
-def test_pairs_over_the_limit_are_reported(limit: int, expected: list[str]) -> None:
+def test_pairs_over_the_limit_are_reported(limit: int, expected: list[str], named: Named) -> None:
     port = named("dev", "lxd-1-port", slotsPerHost=12, maxAddressPairs=12)
     assert len(port["allowedAddressPairs"]) == 12
     assert rules.address_pairs_acceptable(port, limit) == expected
@@ -297,7 +301,9 @@ def test_pairs_over_the_limit_are_reported(limit: int, expected: list[str]) -> N
         pytest.param({"containerAccess": "port-security-off"}, id="port-security-off"),
     ],
 )
-def test_the_programs_host_ports_let_containers_through(settings: dict[str, Any]) -> None:
+def test_the_programs_host_ports_let_containers_through(
+    settings: dict[str, Any], resources: Resources
+) -> None:
     for port in resources("dev", tokens.PORT, **settings):
         assert rules.lxd_host_port_lets_containers_through(port.inputs) == []
 
@@ -320,13 +326,13 @@ def test_the_programs_host_ports_let_containers_through(settings: dict[str, Any]
     ],
 )
 def test_a_host_port_that_blocks_containers_is_reported(
-    change: dict[str, Any], expected: str
+    change: dict[str, Any], expected: str, named: Named
 ) -> None:
     port = {**named("dev", "lxd-1-port"), **change}
     assert rules.lxd_host_port_lets_containers_through(port) == [expected]
 
 
-def test_pairs_without_a_mac_are_reported() -> None:
+def test_pairs_without_a_mac_are_reported(named: Named) -> None:
     port = dict(named("dev", "lxd-1-port"))
     pairs = [dict(pair) for pair in port["allowedAddressPairs"]]
     del pairs[0]["macAddress"]
@@ -340,8 +346,8 @@ def test_pairs_without_a_mac_are_reported() -> None:
 # --- servers on ports have no security groups of their own --------------------------------------
 
 
-def test_the_shipped_servers_have_no_security_groups() -> None:
-    for stack in COMMITTED_STACKS:
+def test_the_shipped_servers_have_no_security_groups(resources: Resources) -> None:
+    for stack in list_stacks():
         for server in resources(stack, tokens.INSTANCE):
             assert server.inputs["networks"][0]["port"]
             assert rules.server_on_port_has_no_security_groups(server.inputs) == [], server.name
@@ -366,6 +372,8 @@ def test_the_shipped_servers_have_no_security_groups() -> None:
         pytest.param({"securityGroups": []}, [], id="empty-list"),
     ],
 )
-def test_security_groups_on_a_server(change: dict[str, Any], expected: list[str]) -> None:
+def test_security_groups_on_a_server(
+    change: dict[str, Any], expected: list[str], named: Named
+) -> None:
     server = {**named("prod", "lxd-a-server"), **change}
     assert rules.server_on_port_has_no_security_groups(server) == expected

@@ -9,13 +9,13 @@ from importlib.metadata import version
 import pytest
 
 from lxdhost.config import CONFIG_KEYS
-from tests.stacks import COMMITTED_STACKS
+from lxdhost.offline import list_stacks
 
 from .conftest import Project
 
 pytestmark = pytest.mark.toolchain
 
-STACKS = COMMITTED_STACKS
+STACKS = list_stacks()
 
 
 def release(version_text: str) -> tuple[int, ...]:
@@ -74,6 +74,12 @@ def test_the_cli_fills_in_every_declared_default(project: Project) -> None:
             assert value == str(default), name
 
 
+# Where a preview stops when it has passed the type checks: the CLI checks the stack's values
+# against Pulumi.yaml's types before it loads the Python language host, which scripts/install-pulumi
+# --cli does not build (docs/toolchain.md).
+NO_LANGUAGE_HOST = "no language plugin 'pulumi-language-python' found"
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_committed_stack_passes_the_clis_type_checks(project: Project, stack: str) -> None:
     if stack == "local":
@@ -81,9 +87,9 @@ def test_each_committed_stack_passes_the_clis_type_checks(project: Project, stac
         project.environment["PULUMI_CONFIG_PASSPHRASE"] = "local"
     project.pulumi("stack", "init", stack, check=True)
     result = project.pulumi("preview", "--stack", stack)
-    # The CLI checks the stack's values against Pulumi.yaml's types before it starts the
-    # program; what follows (the language host, the cloud) is not this test's business.
-    assert "validating stack config" not in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    # A preview that fails stops at the language host, past the checks, or it failed them.
+    assert result.returncode == 0 or NO_LANGUAGE_HOST in output, output
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 from lxdhost import tokens
 from lxdhost.__main__ import main
 from lxdhost.offline.diff import (
-    HARMLESS_REPLACEMENTS,
     REBUILDING_INPUTS,
     REPLACING_INPUTS,
     Action,
@@ -24,26 +22,14 @@ from lxdhost.offline.diff import (
     diff_plans,
     summarise_paths,
 )
-from lxdhost.offline.engine import read_stack_config, run_program
 from lxdhost.offline.jsonformat import diff_to_json, plan_to_json
-from lxdhost.offline.model import CloudValue, OfflinePlan, PlannedResource, build_plan, snake_case
+from lxdhost.offline.model import CloudValue, OfflinePlan, PlannedResource, snake_case
 from lxdhost.offline.render import render_diff_markdown, render_diff_text, verdict_line
+from tests.stacks import Stacks
 
 INSTANCE = tokens.INSTANCE
 PORT = tokens.PORT
 RULE = tokens.SEC_GROUP_RULE
-
-
-@cache
-def stack_plan(stack: str, changes: str = "{}") -> OfflinePlan:
-    """A stack's plan with some keys changed (JSON, to be cacheable): a stack only a test knows."""
-    config = {**read_stack_config(stack), **json.loads(changes)}
-    return build_plan(run_program(stack, config))
-
-
-def changed(stack: str, **changes: Any) -> OfflinePlan:
-    qualified = {f"lxdhost:{key}": value for key, value in changes.items()}
-    return stack_plan(stack, json.dumps(qualified, sort_keys=True))
 
 
 def by_name(diff: PlanDiff) -> dict[str, ResourceChange]:
@@ -53,8 +39,8 @@ def by_name(diff: PlanDiff) -> dict[str, ResourceChange]:
 # --- pairs of stacks ---------------------------------------------------------------------------
 
 
-def test_changed_package_list_replaces_every_server() -> None:
-    diff = diff_plans(changed("prod", packages=["bridge-utils"]), stack_plan("prod"))
+def test_changed_package_list_replaces_every_server(stacks: Stacks) -> None:
+    diff = diff_plans(stacks.plan("prod", packages=["bridge-utils"]), stacks.plan("prod"))
     servers = [c for c in diff.changes if c.type == INSTANCE]
     assert sorted(c.name for c in servers) == [f"lxd-{x}-server" for x in "abcd"]
     for server in servers:
@@ -68,8 +54,8 @@ def test_changed_package_list_replaces_every_server() -> None:
     assert text.count("+- jq") == 1
 
 
-def test_changed_ingress_cidr_replaces_nothing() -> None:
-    diff = diff_plans(stack_plan("dev"), changed("dev", sshIngress=["198.51.100.0/24"]))
+def test_changed_ingress_cidr_replaces_nothing(stacks: Stacks) -> None:
+    diff = diff_plans(stacks.plan("dev"), stacks.plan("dev", sshIngress=["198.51.100.0/24"]))
     assert diff.disruptive == ()
     assert {c.type for c in diff.changes} == {RULE}
     assert {c.action for c in diff.changes} <= {Action.CREATE, Action.DELETE, Action.REPLACE}
@@ -77,8 +63,8 @@ def test_changed_ingress_cidr_replaces_nothing() -> None:
     assert new_rules and all("198.51.100.0" in name for name in new_rules)
 
 
-def test_added_host_adds_its_resources_and_changes_nothing_else() -> None:
-    diff = diff_plans(stack_plan("dev"), changed("dev", hostCount=2))
+def test_added_host_adds_its_resources_and_changes_nothing_else(stacks: Stacks) -> None:
+    diff = diff_plans(stacks.plan("dev"), stacks.plan("dev", hostCount=2))
     assert {(c.name, c.short_type, c.action) for c in diff.changes} == {
         ("lxd-2", "LxdHost", Action.CREATE),
         ("lxd-2-port", "Port", Action.CREATE),
@@ -87,27 +73,27 @@ def test_added_host_adds_its_resources_and_changes_nothing_else() -> None:
     }
 
 
-def test_removed_host_deletes_its_resources() -> None:
-    diff = diff_plans(changed("dev", hostCount=2), stack_plan("dev"))
+def test_removed_host_deletes_its_resources(stacks: Stacks) -> None:
+    diff = diff_plans(stacks.plan("dev", hostCount=2), stacks.plan("dev"))
     assert {c.action for c in diff.changes} == {Action.DELETE}
     assert all(c.name.startswith("lxd-2") for c in diff.changes)
 
 
-def test_new_flavor_resizes_and_new_image_rebuilds() -> None:
-    diff = diff_plans(stack_plan("dev"), changed("dev", flavor="m1.large", image="debian-12"))
+def test_new_flavor_resizes_and_new_image_rebuilds(stacks: Stacks) -> None:
+    diff = diff_plans(stacks.plan("dev"), stacks.plan("dev", flavor="m1.large", image="debian-12"))
     server = by_name(diff)["lxd-1-server"]
     assert server.action is Action.REBUILD
     assert server.reasons() == [
         "image_name changed (rebuild: the root disk is re-imaged)",
         "flavor_name changed (resize: the server reboots)",
     ]
-    resize_only = diff_plans(stack_plan("dev"), changed("dev", flavor="m1.large"))
+    resize_only = diff_plans(stacks.plan("dev"), stacks.plan("dev", flavor="m1.large"))
     assert by_name(resize_only)["lxd-1-server"].action is Action.UPDATE
     assert resize_only.disruptive == ()
 
 
-def test_new_cidr_replaces_the_subnet_and_what_hangs_on_it() -> None:
-    diff = diff_plans(stack_plan("dev"), changed("dev", cidr="192.168.1.0/24"))
+def test_new_cidr_replaces_the_subnet_and_what_hangs_on_it(stacks: Stacks) -> None:
+    diff = diff_plans(stacks.plan("dev"), stacks.plan("dev", cidr="192.168.1.0/24"))
     changes = by_name(diff)
     assert changes["tenant-subnet"].action is Action.REPLACE
     assert changes["tenant-router-interface"].action is Action.REPLACE
@@ -119,8 +105,8 @@ def test_new_cidr_replaces_the_subnet_and_what_hangs_on_it() -> None:
     assert changes["lxd-1-port"].action is Action.UPDATE
 
 
-def test_same_stack_has_no_changes() -> None:
-    diff = diff_plans(stack_plan("prod"), stack_plan("prod"))
+def test_same_stack_has_no_changes(stacks: Stacks) -> None:
+    diff = diff_plans(stacks.plan("prod"), stacks.plan("prod"))
     assert diff.changes == ()
     assert "No changes." in render_diff_text(diff)
 
@@ -137,15 +123,16 @@ def test_same_stack_has_no_changes() -> None:
         pytest.param({}, 0, "No changes.", id="unchanged"),
     ],
 )
-def test_cli_diff_exit_status_says_whether_anything_is_replaced(
+def test_cli_diff_exit_status_says_whether_anything_is_replaced(  # noqa: PLR0917 (3 columns, 3 fixtures)
     base_changes: Mapping[str, Any],
     expected_status: int,
     expected_line: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    stacks: Stacks,
 ) -> None:
     base = tmp_path / "base.json"
-    base.write_text(json.dumps(plan_to_json(changed("dev", **base_changes))))
+    base.write_text(json.dumps(plan_to_json(stacks.plan("dev", **base_changes))))
     status = main(["plan", "--stack", "dev", "--diff", str(base)])
     out = capsys.readouterr().out
     assert status == expected_status
@@ -153,10 +140,10 @@ def test_cli_diff_exit_status_says_whether_anything_is_replaced(
 
 
 def test_cli_diff_markdown_is_a_pull_request_comment(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stacks: Stacks
 ) -> None:
     base = tmp_path / "base.json"
-    base.write_text(json.dumps(plan_to_json(changed("dev", packages=["tmux"]))))
+    base.write_text(json.dumps(plan_to_json(stacks.plan("dev", packages=["tmux"]))))
     assert main(["plan", "--stack", "dev", "--diff", str(base), "--markdown"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("### Offline plan for `dev`: 1 resource(s) will be replaced")
@@ -165,10 +152,10 @@ def test_cli_diff_markdown_is_a_pull_request_comment(
 
 
 def test_cli_diff_json_lists_replacements(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stacks: Stacks
 ) -> None:
     base = tmp_path / "base.json"
-    base.write_text(json.dumps(plan_to_json(changed("dev", packages=["tmux"]))))
+    base.write_text(json.dumps(plan_to_json(stacks.plan("dev", packages=["tmux"]))))
     assert main(["plan", "--stack", "dev", "--diff", str(base), "--json"]) == 1
     document = json.loads(capsys.readouterr().out)
     assert document["replaces"] == ["lxd-1-server"]
@@ -407,15 +394,31 @@ def test_provider_says_creates_a_new_for_each_replacing_argument(type_: str, nam
     assert camel in REPLACING_INPUTS[type_]
 
 
-def test_rules_are_the_only_harmless_replacements() -> None:
-    assert {RULE} == HARMLESS_REPLACEMENTS
+@pytest.mark.parametrize(
+    "type_",
+    [pytest.param(type_, id=type_.rsplit(":", 1)[-1]) for type_ in sorted(REPLACING_INPUTS)],
+)
+def test_a_replacement_is_disruptive_unless_it_replaces_a_rule(type_: str) -> None:
+    # `region` forces a new resource of every type.
+    base = plan(resource(type_, "r", {"region": "RegionOne"}))
+    current = plan(resource(type_, "r", {"region": "RegionTwo"}))
+    diff = diff_plans(base, current)
+    [change] = diff.changes
+    assert change.action is Action.REPLACE
+    assert change.disruptive is (type_ != RULE)
+    assert [c.name for c in diff.disruptive] == ([] if type_ == RULE else ["r"])
 
 
-def test_diff_json_round_trips() -> None:
-    diff = diff_plans(stack_plan("dev"), changed("dev", hostCount=2))
-    document = json.loads(json.dumps(diff_to_json(diff)))
-    assert document["replaces"] == []
-    assert [c["action"] for c in document["changes"]] == ["create"] * 4
+def test_diff_json_is_plain_json_that_names_every_change(stacks: Stacks) -> None:
+    diff = diff_plans(stacks.plan("dev"), stacks.plan("dev", cidr="192.168.1.0/24", hostCount=2))
+    document = diff_to_json(diff)
+    # Only what JSON holds: no tuple or enum that would come back as something else.
+    assert json.loads(json.dumps(document)) == document
+    assert [(c["name"], c["action"]) for c in document["changes"]] == [
+        (c.name, c.action.value) for c in diff.changes
+    ]
+    assert {c["action"] for c in document["changes"]} == {"create", "update", "replace"}
+    assert document["replaces"] == [c.name for c in diff.disruptive] != []
 
 
 @pytest.mark.parametrize(
