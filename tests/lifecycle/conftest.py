@@ -1,0 +1,185 @@
+"""The whole life of stack `local` on the local cloud, driven through Pulumi's Automation API.
+
+The suite runs the project's own CLI (scripts/install-pulumi) on a copy of the checkout with its
+own `.pulumi-state`, as pulumi/providertest does: each step is followed by assertions on what
+the engine reports (its change summary) and on what the cloud reports (openstacksdk), not on
+terminal text. It needs the local cloud up (scripts/test-lifecycle brings it up) and destroys
+what it made, whether it passed or not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openstack
+import pytest
+from openstack.connection import Connection
+from pulumi import automation as auto
+
+TOP = Path(__file__).resolve().parents[2]
+STACK = "local"
+PASSPHRASE = "local"  # Pulumi.local.yaml's salt is for this passphrase
+
+
+def local_cloud_settings() -> dict[str, str]:
+    """The settings `scripts/local-cloud env` prints (LC_CLOUD, LC_STATE, ...)."""
+    printed = subprocess.run(
+        [TOP / "scripts/local-cloud", "env"], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(line.split("=", 1) for line in printed.splitlines())
+
+
+SETTINGS = local_cloud_settings()
+
+
+def pulumi_environment() -> dict[str, str]:
+    """The environment a shell has after `. scripts/pulumi-env`, as the README sets it up."""
+    dump = subprocess.run(
+        ["bash", "-c", f". {TOP}/scripts/pulumi-env && env -0"], capture_output=True, check=True
+    ).stdout.decode()
+    environment = dict(entry.split("=", 1) for entry in dump.split("\0") if "=" in entry)
+    environment["PULUMI_CONFIG_PASSPHRASE"] = PASSPHRASE
+    return environment
+
+
+def copy_checkout(target: Path) -> None:
+    """The checkout's tracked files, with its venv (Pulumi.yaml's pip toolchain)."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=TOP, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, tracked.split("\0")):
+        if (TOP / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TOP / name, target / name)
+    (target / "venv").symlink_to(TOP / "venv")
+    (target / ".pulumi-state").mkdir()
+
+
+@dataclass
+class LocalStack:
+    """Stack `local` in a copy of the checkout, and the figures its steps took."""
+
+    stack: auto.Stack
+    path: Path
+    figures: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def timed(self, name: str, step: Any, **options: Any) -> Any:
+        began = time.monotonic()
+        result = step(on_output=print, color="never", **options)
+        self.figures[name] = time.monotonic() - began
+        print(f"---- {name}: {self.figures[name]:.1f} s")
+        return result
+
+    def outputs(self) -> dict[str, Any]:
+        return {name: output.value for name, output in self.stack.outputs().items()}
+
+    def since_up(self, name: str) -> None:
+        self.figures[name] = time.monotonic() - self.started
+        print(f"---- {name}: {self.figures[name]:.1f} s after `pulumi up` started")
+
+
+@pytest.fixture(scope="session")
+def cloud() -> Iterator[Connection]:
+    """The project's member user, on the APIs the machine's own 127.0.0.1 relays."""
+    connection = openstack.connect(cloud=SETTINGS["LC_CLOUD"], load_envvars=False)
+    try:
+        connection.authorize()
+    except Exception as error:
+        raise AssertionError(
+            f"the local cloud does not answer ({error}): `sudo scripts/local-cloud up` first"
+        ) from error
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    environment = pulumi_environment()
+    if shutil.which("pulumi", path=environment["PATH"]) is None:
+        raise AssertionError(
+            "no pulumi on PATH after scripts/pulumi-env: run scripts/install-pulumi"
+        )
+    path = tmp_path_factory.mktemp("lifecycle") / "project"
+    copy_checkout(path)
+    # The Automation API runs the CLI it finds on this process's PATH.
+    saved = dict(os.environ)
+    os.environ.update(environment)
+    try:
+        stack = auto.create_or_select_stack(
+            STACK,
+            work_dir=str(path),
+            opts=auto.LocalWorkspaceOptions(env_vars=environment),
+        )
+        local = LocalStack(stack, path)
+        yield local
+        # Whatever happened above, nothing is left in the cloud.
+        stack.destroy(on_output=print, color="never")
+        print("figures:", json.dumps({k: round(v, 1) for k, v in local.figures.items()}))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@dataclass(frozen=True)
+class Host:
+    """One host of the stack as its outputs give it, reachable over SSH from this machine."""
+
+    name: str
+    fixed_ip: str
+    floating_ip: str
+    slots: list[dict[str, str]]
+
+    def ssh_status(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """The command's result; a connection the host's reboot drops or stalls exits 255."""
+        arguments = [
+            "ssh", "-i", f"{SETTINGS['LC_STATE']}/id_ed25519",
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "ConnectTimeout=10", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+            "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
+            f"debian@{self.floating_ip}", command,
+        ]  # fmt: skip
+        try:
+            return subprocess.run(
+                arguments, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as expired:
+            return subprocess.CompletedProcess(arguments, 255, "", f"timed out: {expired}")
+
+    def ssh(self, command: str, timeout: float = 120) -> str:
+        result = self.ssh_status(command, timeout)
+        if result.returncode != 0:
+            raise AssertionError(
+                f"{self.name}: `{command}` exited {result.returncode}:\n"
+                f"{result.stdout}{result.stderr}"
+            )
+        return result.stdout
+
+
+def hosts_of(outputs: dict[str, Any]) -> list[Host]:
+    return [
+        Host(
+            name,
+            host["fixedIp"],
+            host["floatingIp"],
+            [{"name": slot, **value} for slot, value in sorted(host["containerSlots"].items())],
+        )
+        for name, host in sorted(outputs["hosts"].items())
+    ]
+
+
+def wait_for(what: str, check: Any, timeout: float, interval: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s")

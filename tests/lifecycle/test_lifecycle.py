@@ -1,0 +1,256 @@
+"""Stack `local`, from `pulumi up` to `pulumi destroy`, on the local cloud.
+
+The tests run in file order and share one stack: up, the engine's and the cloud's view of it,
+the host over SSH, a container through Neutron's real rules and the rules that drop what the
+port does not allow, drift, and destroy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import shlex
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+from openstack.connection import Connection
+
+from hostimage.build import CONTAINER_IMAGE_PATH
+
+from .conftest import SETTINGS, Host, LocalStack, hosts_of, wait_for
+
+pytestmark = pytest.mark.lifecycle
+
+READY_TIMEOUT = 900  # seconds from `up` to cloud-init done: TCG on two shared cores
+CONTAINER_TIMEOUT = 600
+IMAGE_ALIAS = "lxdhost-container"
+CONTAINER = "web1"
+# Outside every slot's pair: traffic from it must be dropped by the agent's rules.
+STRAY_ADDRESS = "192.168.0.250"
+
+
+def changes(summary: Any) -> dict[str, int]:
+    """The engine's change summary, without the resources it left the same."""
+    counts = summary.resource_changes if hasattr(summary, "resource_changes") else summary
+    return {op: n for op, n in (counts or {}).items() if op != "same" and n}
+
+
+def port_of(cloud: Connection, fixed_ip: str) -> Any:
+    ports = list(cloud.network.ports(fixed_ips=f"ip_address={fixed_ip}"))
+    assert len(ports) == 1, f"ports holding {fixed_ip}: {[p.id for p in ports]}"
+    return ports[0]
+
+
+def in_namespace(*command: str) -> str:
+    return subprocess.run(
+        ["ip", "netns", "exec", SETTINGS["LC_NS"], *command],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+def spoof_drops(port_id: str) -> int:
+    """Packets the linuxbridge agent's iptables dropped as spoofed from this port (its -s chain)."""
+    chain = f"neutron-linuxbri-s{port_id[:10]}"
+    listed = in_namespace("iptables", "-w", "-L", chain, "-v", "-x", "-n")
+    return sum(int(line.split()[0]) for line in listed.splitlines()[2:] if " DROP " in f" {line} ")
+
+
+def mac_drops(port_id: str) -> int:
+    """Frames the agent's ebtables MAC chain for this port dropped (a MAC outside its pairs)."""
+    chain = f"neutronMAC-tap{port_id[:11]}"
+    listed = in_namespace("ebtables", "-t", "nat", "-L", chain, "--Lc")
+    return sum(
+        int(line.rsplit("pcnt =", 1)[1].split()[0])
+        for line in listed.splitlines()
+        if line.startswith("-j DROP") and "pcnt =" in line
+    )
+
+
+def pings(host: Host, container: str, target: str, *, source: str = "", attempts: int = 10) -> bool:
+    option = f"-I {source} " if source else ""
+    for _ in range(attempts):
+        result = host.ssh_status(
+            f"sudo lxc exec {container} -- ping -c 1 -W 2 {option}{target}", 30
+        )
+        if result.returncode == 0:
+            return True
+    return False
+
+
+def test_up_builds_the_stack_the_cloud_reports(local_stack: LocalStack, cloud: Connection) -> None:
+    result = local_stack.timed("up", local_stack.stack.up)
+    assert result.summary.result == "succeeded"
+    created = changes(result.summary)
+    assert set(created) == {"create"}, created
+    outputs = local_stack.outputs()
+
+    subnet = cloud.network.get_subnet(outputs["subnetId"])
+    assert subnet.allocation_pools == [outputs["allocationPool"]]
+    for host in hosts_of(outputs):
+        port = port_of(cloud, host.fixed_ip)
+        expected_pairs = [{"ip_address": s["ip"], "mac_address": s["mac"]} for s in host.slots]
+        assert sorted(port.allowed_address_pairs, key=str) == sorted(expected_pairs, key=str)
+        assert ipaddress.ip_address(host.fixed_ip) in ipaddress.ip_network(subnet.cidr)
+        (server,) = list(cloud.compute.servers(name=f"^{host.name}$"))
+        assert server.status == "ACTIVE"
+        interfaces = list(cloud.compute.server_interfaces(server))
+        assert [i.port_id for i in interfaces] == [port.id]
+        # The port carries the group; the server, booted on the port, none of its own.
+        assert port.security_group_ids
+        (floating,) = list(cloud.network.ips(port_id=port.id))
+        assert floating.floating_ip_address == host.floating_ip
+
+
+def test_preview_right_after_up_has_no_changes(local_stack: LocalStack) -> None:
+    result = local_stack.timed("preview", local_stack.stack.preview, expect_no_changes=True)
+    assert changes(result.change_summary) == {}
+
+
+def test_the_host_comes_up_with_lxd_on_br0(local_stack: LocalStack, cloud: Connection) -> None:
+    for host in hosts_of(local_stack.outputs()):
+        wait_for(
+            f"{host.name}: SSH",
+            lambda host=host: host.ssh_status("true", 30).returncode == 0,
+            READY_TIMEOUT,
+        )
+        status = host.ssh_status("cloud-init status --wait --long", READY_TIMEOUT)
+        # The reboot bring-up ends the first boot's connection: wait again after it.
+        wait_for(
+            f"{host.name}: cloud-init done",
+            lambda host=host: "status: done" in host.ssh_status("cloud-init status", 30).stdout,
+            READY_TIMEOUT,
+        )
+        local_stack.since_up(f"{host.name} ready")
+        status = host.ssh_status("cloud-init status --long")
+        assert "status: done" in status.stdout, status.stdout
+        problems = host.ssh(
+            "sudo grep -E '\\[(WARNING|ERROR|CRITICAL)\\]' /var/log/cloud-init.log || true"
+        )
+        assert problems == "", problems
+
+        port = port_of(cloud, host.fixed_ip)
+        bridge = json.loads(host.ssh("ip -j addr show dev br0"))[0]
+        assert bridge["address"] == port.mac_address
+        addresses = [a["local"] for a in bridge["addr_info"] if a["family"] == "inet"]
+        assert addresses == [host.fixed_ip]
+        default = yaml.safe_load(host.ssh("sudo lxc profile show default"))
+        assert default["devices"]["eth0"]["parent"] == "br0"
+        profiles = {}
+        for slot in host.slots:
+            profile = yaml.safe_load(host.ssh(f"sudo lxc profile show {slot['name']}"))
+            (nic,) = [d for d in profile["devices"].values() if d.get("hwaddr")]
+            profiles[slot["name"]] = nic["hwaddr"]
+        assert profiles == {slot["name"]: slot["mac"] for slot in host.slots}
+
+
+def test_a_container_on_its_slot_reaches_the_gateway(local_stack: LocalStack) -> None:
+    host = hosts_of(local_stack.outputs())[0]
+    host.ssh(
+        f"sudo lxc image import {CONTAINER_IMAGE_PATH} --alias {IMAGE_ALIAS}", CONTAINER_TIMEOUT
+    )
+    host.ssh(
+        f"sudo lxc launch {IMAGE_ALIAS} {CONTAINER} -p default -p {host.slots[0]['name']}", 300
+    )
+    status = host.ssh_status(
+        f"sudo timeout {CONTAINER_TIMEOUT} lxc exec {CONTAINER} -- cloud-init status --wait",
+        CONTAINER_TIMEOUT + 30,
+    )
+    assert "status: done" in status.stdout, status.stdout + status.stderr
+    shown = json.loads(host.ssh(f"sudo lxc exec {CONTAINER} -- ip -j -4 addr show dev eth0"))
+    assert [a["local"] for link in shown for a in link["addr_info"]] == [host.slots[0]["ip"]]
+    gateway = str(next(ipaddress.ip_network(f"{host.fixed_ip}/24", strict=False).hosts()))
+    assert pings(host, CONTAINER, gateway), f"{CONTAINER} on {host.slots[0]['name']}: no reply"
+    local_stack.since_up("first container at the gateway")
+
+
+def test_an_address_outside_the_pairs_is_dropped_by_the_ports_rules(
+    local_stack: LocalStack, cloud: Connection
+) -> None:
+    host = hosts_of(local_stack.outputs())[0]
+    port = port_of(cloud, host.fixed_ip)
+    gateway = str(next(ipaddress.ip_network(f"{host.fixed_ip}/24", strict=False).hosts()))
+    host.ssh(f"sudo lxc exec {CONTAINER} -- ip addr add {STRAY_ADDRESS}/24 dev eth0")
+    try:
+        before = spoof_drops(port.id)
+        assert not pings(host, CONTAINER, gateway, source=STRAY_ADDRESS, attempts=3)
+        assert spoof_drops(port.id) > before, (
+            "the stray address's packets were not the rules' drops"
+        )
+        assert pings(host, CONTAINER, gateway)
+    finally:
+        host.ssh(f"sudo lxc exec {CONTAINER} -- ip addr del {STRAY_ADDRESS}/24 dev eth0")
+
+
+def test_a_mac_outside_the_pairs_is_dropped_by_the_ports_rules(
+    local_stack: LocalStack, cloud: Connection
+) -> None:
+    host = hosts_of(local_stack.outputs())[0]
+    port = port_of(cloud, host.fixed_ip)
+    gateway = str(next(ipaddress.ip_network(f"{host.fixed_ip}/24", strict=False).hosts()))
+    # The second slot's network config, but LXD's own MAC: the address is a pair's, the MAC not.
+    slot = host.slots[1]
+    network_config = yaml.safe_load(
+        host.ssh(f"sudo lxc profile get {slot['name']} user.network-config")
+    )
+    for entry in network_config["config"]:
+        entry.pop("mac_address", None)
+    config = shlex.quote(f"user.network-config={yaml.safe_dump(network_config)}")
+    host.ssh(f"sudo lxc launch {IMAGE_ALIAS} stray -p default -c {config}", 300)
+    try:
+        host.ssh(
+            f"sudo timeout {CONTAINER_TIMEOUT} lxc exec stray -- cloud-init status --wait",
+            CONTAINER_TIMEOUT + 30,
+        )
+        before = mac_drops(port.id)
+        assert not pings(host, "stray", gateway, attempts=3)
+        assert mac_drops(port.id) > before, "the stray MAC's frames were not the rules' drops"
+    finally:
+        host.ssh("sudo lxc delete --force stray")
+
+
+def test_a_pair_removed_out_of_band_is_seen_by_refresh_and_restored_by_up(
+    local_stack: LocalStack, cloud: Connection
+) -> None:
+    host = hosts_of(local_stack.outputs())[0]
+    port = port_of(cloud, host.fixed_ip)
+    gateway = str(next(ipaddress.ip_network(f"{host.fixed_ip}/24", strict=False).hosts()))
+    slot = host.slots[0]
+    kept = [p for p in port.allowed_address_pairs if p["ip_address"] != slot["ip"]]
+    cloud.network.update_port(port, allowed_address_pairs=kept)
+    wait_for(f"{CONTAINER} cut off", lambda: not pings(host, CONTAINER, gateway, attempts=1), 120)
+
+    refreshed = local_stack.timed("refresh", local_stack.stack.refresh)
+    assert changes(refreshed.summary) == {"update": 1}
+    repaired = local_stack.timed("up (repair)", local_stack.stack.up)
+    assert changes(repaired.summary) == {"update": 1}
+    restored = {p["ip_address"] for p in port_of(cloud, host.fixed_ip).allowed_address_pairs}
+    assert slot["ip"] in restored
+    # The agent has to rewrite the port's rules for the pair: the container passes again.
+    wait_for(
+        f"{CONTAINER} at the gateway again",
+        lambda: pings(host, CONTAINER, gateway, attempts=1),
+        180,
+    )
+
+
+def test_destroy_leaves_the_project_empty(local_stack: LocalStack, cloud: Connection) -> None:
+    result = local_stack.timed("destroy", local_stack.stack.destroy)
+    assert set(changes(result.summary)) == {"delete"}
+    project = cloud.current_project_id
+    left = {
+        "servers": [s.name for s in cloud.compute.servers()],
+        "ports": [p.id for p in cloud.network.ports(project_id=project)],
+        "networks": [n.name for n in cloud.network.networks(project_id=project)],
+        "subnets": [s.name for s in cloud.network.subnets(project_id=project)],
+        "routers": [r.name for r in cloud.network.routers(project_id=project)],
+        "floating IPs": [f.floating_ip_address for f in cloud.network.ips(project_id=project)],
+        "security groups": [
+            g.name for g in cloud.network.security_groups(project_id=project) if g.name != "default"
+        ],
+        # The local cloud's own key pair is not the stack's.
+        "key pairs": [k.name for k in cloud.compute.keypairs() if k.name != SETTINGS["LC_KEYPAIR"]],
+    }
+    assert {kind: names for kind, names in left.items() if names} == {}
+    assert local_stack.stack.export_stack().deployment.get("resources") in (None, [])
