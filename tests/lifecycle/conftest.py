@@ -19,35 +19,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import openstack
 import pytest
-from openstack.connection import Connection
 from pulumi import automation as auto
+
+from tests.localcloud.conftest import cloud, local_cloud_settings
+from tests.toolchain.conftest import pulumi_environment as toolchain_environment
 
 TOP = Path(__file__).resolve().parents[2]
 STACK = "local"
 PASSPHRASE = "local"  # Pulumi.local.yaml's salt is for this passphrase
 
 
-def local_cloud_settings() -> dict[str, str]:
-    """The settings `scripts/local-cloud env` prints (LC_CLOUD, LC_STATE, ...)."""
-    printed = subprocess.run(
-        [TOP / "scripts/local-cloud", "env"], capture_output=True, text=True, check=True
-    ).stdout
-    return dict(line.split("=", 1) for line in printed.splitlines())
-
-
 SETTINGS = local_cloud_settings()
+__all__ = ["cloud"]  # the project's member user on the local cloud's APIs, shared with its suite
 
 
 def pulumi_environment() -> dict[str, str]:
-    """The environment a shell has after `. scripts/pulumi-env`, as the README sets it up."""
-    dump = subprocess.run(
-        ["bash", "-c", f". {TOP}/scripts/pulumi-env && env -0"], capture_output=True, check=True
-    ).stdout.decode()
-    environment = dict(entry.split("=", 1) for entry in dump.split("\0") if "=" in entry)
-    environment["PULUMI_CONFIG_PASSPHRASE"] = PASSPHRASE
-    return environment
+    """`scripts/pulumi-env`'s environment, with the local stack's passphrase."""
+    return {**toolchain_environment(), "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
 
 
 def copy_checkout(target: Path) -> None:
@@ -85,20 +74,6 @@ class LocalStack:
     def since_up(self, name: str) -> None:
         self.figures[name] = time.monotonic() - self.started
         print(f"---- {name}: {self.figures[name]:.1f} s after `pulumi up` started")
-
-
-@pytest.fixture(scope="session")
-def cloud() -> Iterator[Connection]:
-    """The project's member user, on the APIs the machine's own 127.0.0.1 relays."""
-    connection = openstack.connect(cloud=SETTINGS["LC_CLOUD"], load_envvars=False)
-    try:
-        connection.authorize()
-    except Exception as error:
-        raise AssertionError(
-            f"the local cloud does not answer ({error}): `sudo scripts/local-cloud up` first"
-        ) from error
-    yield connection
-    connection.close()
 
 
 @pytest.fixture(scope="module")

@@ -68,6 +68,14 @@ def mac_drops(port_id: str) -> int:
     )
 
 
+def first_host(local_stack: LocalStack, cloud: Connection) -> tuple[Host, Any, str]:
+    """The stack's first host, its port, and its subnet's gateway, as the cloud reports them."""
+    outputs = local_stack.outputs()
+    host = hosts_of(outputs)[0]
+    gateway = cloud.network.get_subnet(outputs["subnetId"]).gateway_ip
+    return host, port_of(cloud, host.fixed_ip), gateway
+
+
 def pings(host: Host, container: str, target: str, *, source: str = "", attempts: int = 10) -> bool:
     option = f"-I {source} " if source else ""
     for _ in range(attempts):
@@ -145,7 +153,9 @@ def test_the_host_comes_up_with_lxd_on_br0(local_stack: LocalStack, cloud: Conne
         assert profiles == {slot["name"]: slot["mac"] for slot in host.slots}
 
 
-def test_a_container_on_its_slot_reaches_the_gateway(local_stack: LocalStack) -> None:
+def test_a_container_on_its_slot_reaches_the_gateway(
+    local_stack: LocalStack, cloud: Connection
+) -> None:
     host = hosts_of(local_stack.outputs())[0]
     host.ssh(
         f"sudo lxc image import {CONTAINER_IMAGE_PATH} --alias {IMAGE_ALIAS}", CONTAINER_TIMEOUT
@@ -160,7 +170,7 @@ def test_a_container_on_its_slot_reaches_the_gateway(local_stack: LocalStack) ->
     assert "status: done" in status.stdout, status.stdout + status.stderr
     shown = json.loads(host.ssh(f"sudo lxc exec {CONTAINER} -- ip -j -4 addr show dev eth0"))
     assert [a["local"] for link in shown for a in link["addr_info"]] == [host.slots[0]["ip"]]
-    gateway = str(next(ipaddress.ip_network(f"{host.fixed_ip}/24", strict=False).hosts()))
+    gateway = cloud.network.get_subnet(local_stack.outputs()["subnetId"]).gateway_ip
     assert pings(host, CONTAINER, gateway), f"{CONTAINER} on {host.slots[0]['name']}: no reply"
     local_stack.since_up("first container at the gateway")
 
@@ -168,9 +178,7 @@ def test_a_container_on_its_slot_reaches_the_gateway(local_stack: LocalStack) ->
 def test_an_address_outside_the_pairs_is_dropped_by_the_ports_rules(
     local_stack: LocalStack, cloud: Connection
 ) -> None:
-    host = hosts_of(local_stack.outputs())[0]
-    port = port_of(cloud, host.fixed_ip)
-    gateway = str(next(ipaddress.ip_network(f"{host.fixed_ip}/24", strict=False).hosts()))
+    host, port, gateway = first_host(local_stack, cloud)
     host.ssh(f"sudo lxc exec {CONTAINER} -- ip addr add {STRAY_ADDRESS}/24 dev eth0")
     try:
         before = spoof_drops(port.id)
@@ -186,9 +194,7 @@ def test_an_address_outside_the_pairs_is_dropped_by_the_ports_rules(
 def test_a_mac_outside_the_pairs_is_dropped_by_the_ports_rules(
     local_stack: LocalStack, cloud: Connection
 ) -> None:
-    host = hosts_of(local_stack.outputs())[0]
-    port = port_of(cloud, host.fixed_ip)
-    gateway = str(next(ipaddress.ip_network(f"{host.fixed_ip}/24", strict=False).hosts()))
+    host, port, gateway = first_host(local_stack, cloud)
     # The second slot's network config, but LXD's own MAC: the address is a pair's, the MAC not.
     slot = host.slots[1]
     network_config = yaml.safe_load(
@@ -213,9 +219,7 @@ def test_a_mac_outside_the_pairs_is_dropped_by_the_ports_rules(
 def test_a_pair_removed_out_of_band_is_seen_by_refresh_and_restored_by_up(
     local_stack: LocalStack, cloud: Connection
 ) -> None:
-    host = hosts_of(local_stack.outputs())[0]
-    port = port_of(cloud, host.fixed_ip)
-    gateway = str(next(ipaddress.ip_network(f"{host.fixed_ip}/24", strict=False).hosts()))
+    host, port, gateway = first_host(local_stack, cloud)
     slot = host.slots[0]
     kept = [p for p in port.allowed_address_pairs if p["ip_address"] != slot["ip"]]
     cloud.network.update_port(port, allowed_address_pairs=kept)

@@ -40,8 +40,7 @@ def cloud() -> Iterator[Connection]:
     except Exception as error:
         raise AssertionError(
             f"the local cloud does not answer ({error}): bring it up with "
-            f"`sudo scripts/local-cloud up` and run this suite with scripts/test-local-cloud, "
-            f"inside namespace {SETTINGS['LC_NS']}"
+            f"`sudo scripts/local-cloud up`"
         ) from error
     yield connection
     connection.close()
