@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -23,9 +22,8 @@ from lxdhost.config import (
 )
 from lxdhost.host import ContainerAccess
 from lxdhost.network import AdoptStage, NetworkMode
+from lxdhost.offline import PROJECT_ROOT
 from userdata import HostSpec, render_host
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 MINIMAL = {
     "lxdhost:image": "ubuntu-24.04",

@@ -12,6 +12,7 @@ import yaml
 
 from lxdhost.__main__ import main
 from lxdhost.config import CONFIG_KEYS, ConfigKey, parse_settings
+from lxdhost.offline import PROJECT_ROOT
 from lxdhost.options import (
     GENERATED,
     TABLE_BEGIN,
@@ -24,14 +25,7 @@ from lxdhost.options import (
     with_config_block,
     with_keys_table,
 )
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-MINIMAL = {
-    "lxdhost:image": "ubuntu-24.04",
-    "lxdhost:flavor": "m1.medium",
-    "lxdhost:externalNetwork": "public",
-    "lxdhost:keyPair": "ops",
-}
+from tests.lxdhost.test_config import MINIMAL
 
 
 @pytest.mark.parametrize(("name", "generate"), GENERATED.items(), ids=list(GENERATED))
