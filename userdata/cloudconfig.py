@@ -54,6 +54,7 @@ class WriteFile(Validated):
     permissions: str | None = None  # an octal string such as "0600"; None keeps cloud-init's 0644
     owner: str | None = None  # "user:group"; None keeps cloud-init's root:root
     defer: bool = False  # write in the final stage, after packages and users exist
+    append: bool = False  # add the content to the end of the file rather than replace it
 
     def value_problems(self, where: str) -> list[Problem]:
         found = []
@@ -83,6 +84,8 @@ class WriteFile(Validated):
             item["permissions"] = self.permissions
         if self.owner is not None:
             item["owner"] = self.owner
+        if self.append:
+            item["append"] = True
         if self.defer:
             item["defer"] = True
         return item

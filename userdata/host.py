@@ -35,7 +35,7 @@ from userdata.cloudconfig import (
     ssh_key_problems,
 )
 from userdata.lxd import LxdProfile, https_address, module_form, preseed
-from userdata.network import BRING_UP_PATH, HostBridge, NetworkRenderer
+from userdata.network import BRING_UP_PATH, READY_PATH, HostBridge, NetworkRenderer
 from userdata.options import HostOption, host_options, option
 from userdata.validation import Problem, UserDataError, Validated, raise_problems
 
@@ -67,7 +67,11 @@ class HostSpec(Validated):
         "(ubuntu: netplan, debian: ifupdown)",
         stack=True,
     )
-    interface: str = option("ens3", "The NIC bridged into the bridge")
+    interface: str = option(
+        "ens3",
+        "The name the bridged NIC gets; with `macaddress` (always, on a stack) the NIC is found "
+        "by the port's MAC, whatever name the guest's devices gave it",
+    )
     bridge: str = option("br0", "The bridge that takes the NIC's DHCP address")
     mtu: int | None = option(
         None,
@@ -87,6 +91,12 @@ class HostSpec(Validated):
     manage_etc_hosts: bool = option(
         True,
         "Keep the host's own name in /etc/hosts (cloud-init's `manage_etc_hosts: localhost`)",
+    )
+    # The blog did not: its host rebooted into the bridge whatever cloud-init had managed.
+    fail_safe: bool = option(
+        True,
+        "Bring the bridge up (at the reboot, or in place) only once the layout's tools and LXD "
+        "are installed; otherwise the host keeps the network it booted with",
     )
     lxd_init: LxdInitForm = option(
         "preseed",
@@ -244,7 +254,11 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
     """The cloud-config document for a host; raises UserDataError listing every bad field."""
     raise_problems(spec.problems())
     bridge = spec.host_bridge()
+    # The bridge comes up (at the reboot, or in place) only once the layout's tools and LXD are
+    # installed: a host whose packages failed keeps the network it booted with.
     write_files: list[WriteFile] = list(bridge.files())
+    if spec.fail_safe:
+        write_files.append(bridge.ready_file("lxd"))
     runcmd: list[Command] = []
     bootcmd: list[Command] = []
     power_state = None
@@ -252,7 +266,7 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
         # First in runcmd: after the packages (bridge-utils, netplan.io) and before phone-home.
         # cloud-init runs runcmd as one script whose status is its last command's, so a failed
         # bring-up stops it here rather than being hidden by the commands after it.
-        write_files.append(bridge.bring_up_file())
+        write_files.append(bridge.bring_up_file(fail_safe=spec.fail_safe))
         runcmd.append(f"{BRING_UP_PATH} || exit 1")
     else:
         # The bridge files take effect on this one reboot, once cloud-init has finished.
@@ -261,7 +275,7 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
             mode="reboot",
             message=spec.reboot_message,
             timeout=spec.reboot_timeout,
-            condition=True,
+            condition=READY_PATH if spec.fail_safe else True,
         )
     if spec.lxd_init == "preseed":
         lxd = Lxd(

@@ -45,6 +45,16 @@ DISABLE_NETWORK_CONFIG_PATH = "/etc/cloud/cloud.cfg.d/99-disable-network-config.
 CLOUD_INIT_NETPLAN_PATH = "/etc/netplan/50-cloud-init.yaml"
 BRIDGE_LINK_PATH = "/etc/systemd/network/10-bridge.link"  # the blog's name; one bridge per host
 BRING_UP_PATH = "/usr/local/sbin/lxdhost-bring-up"
+READY_PATH = "/usr/local/sbin/lxdhost-ready"
+# The NIC's own .link: it names the port's NIC `interface`, matched by the port's MAC.
+NIC_LINK_PATH = "/etc/systemd/network/10-lxdhost-nic.link"
+DHCLIENT_CONF_PATH = "/etc/dhcp/dhclient.conf"
+# What each renderer needs installed to bring the bridge up (bridge-utils gives ifupdown's
+# `bridge_ports` its hook, and brctl).
+RENDERER_COMMANDS: dict[NetworkRenderer, tuple[str, ...]] = {
+    "ifupdown": ("ifup", "brctl"),
+    "netplan": ("netplan",),
+}
 # How long the bring-up waits for the bridge's lease: a DHCP exchange takes seconds, but a
 # client that missed the first offer retries after several.
 BRING_UP_TIMEOUT = 120
@@ -146,6 +156,17 @@ class HostBridge:
                 WriteFile(INTERFACES_PATH, render_template("interfaces.j2", **values)),
                 WriteFile(BRIDGE_LINK_PATH, render_template("bridge.link.j2", **values)),
             ]
+            if self.macaddress:
+                files.append(WriteFile(NIC_LINK_PATH, render_template("nic.link.j2", **values)))
+            if self.mtu:
+                # dhclient would set the MTU Neutron's DHCP sends on the bridge at every lease.
+                files.append(
+                    WriteFile(
+                        DHCLIENT_CONF_PATH,
+                        render_template("dhclient-mtu.conf.j2", **values),
+                        append=True,
+                    )
+                )
         else:
             files = [
                 WriteFile(
@@ -183,7 +204,20 @@ class HostBridge:
             )
         return tuple(files)
 
-    def bring_up_file(self) -> WriteFile:
+    def ready_file(self, *also: str) -> WriteFile:
+        """The script that says whether the renderer's tools (and the commands `also` names)
+        are installed: the bridge is brought up only when they are."""
+        return WriteFile(
+            READY_PATH,
+            render_template(
+                "ready.sh.j2",
+                bridge=self.bridge,
+                commands=(*RENDERER_COMMANDS[self.renderer], *also),
+            ),
+            permissions="0755",
+        )
+
+    def bring_up_file(self, *, fail_safe: bool = True) -> WriteFile:
         """The script that moves the NIC's address onto the bridge now, in the running boot."""
         return WriteFile(
             BRING_UP_PATH,
@@ -192,6 +226,8 @@ class HostBridge:
                 interface=self.interface,
                 bridge=self.bridge,
                 bridge_file=self.netplan_path,
+                macaddress=self.macaddress,
+                ready=READY_PATH if fail_safe else None,
                 timeout=BRING_UP_TIMEOUT,
             ),
             permissions="0755",

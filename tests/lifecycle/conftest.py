@@ -14,11 +14,13 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import openstack
 import pytest
 from pulumi import automation as auto
 
@@ -76,32 +78,77 @@ class LocalStack:
         print(f"---- {name}: {self.figures[name]:.1f} s after `pulumi up` started")
 
 
-@pytest.fixture(scope="module")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+# Below the tenant network's 1450 (VXLAN), which Neutron's DHCP sends: the stack's must win on
+# the host's NIC, its bridge and the containers.
+MTU = 1400
+
+
+@contextmanager
+def stack_on_local_cloud(
+    tmp_path_factory: pytest.TempPathFactory, name: str, config: Mapping[str, str]
+) -> Iterator[LocalStack]:
+    """Stack `name`: Pulumi.local.yaml's settings and `config`, in a copy of the checkout;
+    destroyed when the block ends, whatever happened in it."""
     environment = pulumi_environment()
     if shutil.which("pulumi", path=environment["PATH"]) is None:
         raise AssertionError(
             "no pulumi on PATH after scripts/pulumi-env: run scripts/install-pulumi"
         )
-    path = tmp_path_factory.mktemp("lifecycle") / "project"
+    path = tmp_path_factory.mktemp(name) / "project"
     copy_checkout(path)
+    if name != STACK:
+        shutil.copy2(path / f"Pulumi.{STACK}.yaml", path / f"Pulumi.{name}.yaml")
     # The Automation API runs the CLI it finds on this process's PATH.
     saved = dict(os.environ)
     os.environ.update(environment)
     try:
         stack = auto.create_or_select_stack(
-            STACK,
+            name,
             work_dir=str(path),
             opts=auto.LocalWorkspaceOptions(env_vars=environment),
         )
+        # `path`: a key such as `lxdhost:packages[0]` sets an array's item.
+        stack.set_all_config(
+            {key: auto.ConfigValue(value) for key, value in config.items()}, path=True
+        )
         local = LocalStack(stack, path)
-        yield local
-        # Whatever happened above, nothing is left in the cloud.
-        stack.destroy(on_output=print, color="never")
-        print("figures:", json.dumps({k: round(v, 1) for k, v in local.figures.items()}))
+        try:
+            yield local
+        finally:
+            stack.destroy(on_output=print, color="never")
+            print("figures:", json.dumps({k: round(v, 1) for k, v in local.figures.items()}))
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def guest_nic_not_ens3() -> Iterator[None]:
+    """The local cloud's host image without a video device while the module runs: the guest's
+    NIC is then `ens2`, as on clouds whose guests have none, and the host must find it by the
+    port's MAC."""
+    admin = openstack.connect(cloud=SETTINGS["LC_CLOUD_ADMIN"], load_envvars=False)
+    image = admin.image.find_image(SETTINGS["LC_IMAGE"], ignore_missing=False)
+    admin.image.update_image(image, hw_video_model="none")
+    try:
+        yield
+    finally:
+        # Glance's JSON patch: the SDK's update sends no `remove` for a property set to None.
+        admin.image.patch(
+            f"/images/{image.id}",
+            json=[{"op": "remove", "path": "/hw_video_model"}],
+            headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
+            raise_exc=True,
+        )
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def local_stack(
+    tmp_path_factory: pytest.TempPathFactory, guest_nic_not_ens3: None
+) -> Iterator[LocalStack]:
+    with stack_on_local_cloud(tmp_path_factory, STACK, {"lxdhost:mtu": str(MTU)}) as local:
+        yield local
 
 
 @dataclass(frozen=True)

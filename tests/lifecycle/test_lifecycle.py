@@ -20,7 +20,7 @@ from openstack.connection import Connection
 
 from hostimage.build import CONTAINER_IMAGE_PATH
 
-from .conftest import SETTINGS, Host, LocalStack, hosts_of, wait_for
+from .conftest import MTU, SETTINGS, Host, LocalStack, hosts_of, wait_for
 
 pytestmark = pytest.mark.lifecycle
 
@@ -143,6 +143,16 @@ def test_the_host_comes_up_with_lxd_on_br0(local_stack: LocalStack, cloud: Conne
         assert bridge["address"] == port.mac_address
         addresses = [a["local"] for a in bridge["addr_info"] if a["family"] == "inet"]
         assert addresses == [host.fixed_ip]
+        # The guest named the port's NIC ens2 (no video device); the host found it by the
+        # port's MAC and named it ens3, as user_data says, in br0.
+        links = {link["ifname"]: link for link in json.loads(host.ssh("ip -j link show"))}
+        assert "ens2" not in links, links.keys()
+        assert links["ens3"].get("master") == "br0", links["ens3"]
+        assert links["ens3"]["address"] == port.mac_address
+        # The stack's MTU, below the one Neutron's DHCP sends, on the NIC and the bridge alike.
+        network_mtu = cloud.network.get_network(port.network_id).mtu
+        assert network_mtu > MTU
+        assert (links["ens3"]["mtu"], links["br0"]["mtu"]) == (MTU, MTU)
         default = yaml.safe_load(host.ssh("sudo lxc profile show default"))
         assert default["devices"]["eth0"]["parent"] == "br0"
         profiles = {}
@@ -170,6 +180,7 @@ def test_a_container_on_its_slot_reaches_the_gateway(
     assert "status: done" in status.stdout, status.stdout + status.stderr
     shown = json.loads(host.ssh(f"sudo lxc exec {CONTAINER} -- ip -j -4 addr show dev eth0"))
     assert [a["local"] for link in shown for a in link["addr_info"]] == [host.slots[0]["ip"]]
+    assert [link["mtu"] for link in shown] == [MTU]
     gateway = cloud.network.get_subnet(local_stack.outputs()["subnetId"]).gateway_ip
     assert pings(host, CONTAINER, gateway), f"{CONTAINER} on {host.slots[0]['name']}: no reply"
     local_stack.since_up("first container at the gateway")

@@ -85,16 +85,19 @@ def test_debian_with_netplan_stops_ifupdown_reading_cloud_inits_interfaces_d() -
         "/etc/netplan/50-cloud-init.yaml",
         "/etc/network/interfaces",
         "/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg",
+        "/usr/local/sbin/lxdhost-ready",
     ]
 
 
-def test_every_host_reboots_once_so_the_bridge_takes_effect() -> None:
+def test_every_host_reboots_once_so_the_bridge_takes_effect_when_its_tools_are_installed() -> None:
     assert document(HostSpec())["power_state"] == {
         "delay": "now",
         "mode": "reboot",
         "message": "Bye Bye",
         "timeout": 60,
-        "condition": True,
+        # The readiness script: a host whose packages failed does not reboot into a bridge it
+        # cannot bring up.
+        "condition": "/usr/local/sbin/lxdhost-ready",
     }
 
 
@@ -125,12 +128,14 @@ def test_a_host_brought_up_in_place_runs_the_bring_up_first_and_does_not_reboot(
 @pytest.mark.parametrize(
     ("host_network", "steps"),
     [
-        ("netplan", ["netplan apply", "wait_for_bridge"]),
+        ("netplan", ["lxdhost-ready || exit 1", 'name_nic "$nic"', "netplan apply", "wait_for_bridge"]),
         (
             "ifupdown",
             [
-                "dhclient -r -pf /run/dhclient.ens3.pid",
-                "ip -4 addr flush dev ens3",
+                "lxdhost-ready || exit 1",
+                'dhclient -r -pf "/run/dhclient.$nic.pid"',
+                'ip -4 addr flush dev "$nic"',
+                'name_nic "$nic"',
                 "ifup --force ens3",
                 "ifup br0",
                 "wait_for_bridge",
@@ -147,7 +152,8 @@ def test_the_bring_up_uses_the_renderers_own_tools_in_order(
         for f in document(spec)["write_files"]
         if f["path"] == "/usr/local/sbin/lxdhost-bring-up"
     )
-    body = script[script.index("before=$(address_of ens3)") :]
+    # The steps after the functions: from the readiness check on.
+    body = script[script.index("/usr/local/sbin/lxdhost-ready || exit 1") :]
     positions = [body.find(step) for step in steps]
     assert -1 not in positions, (steps, body)
     assert positions == sorted(positions), body

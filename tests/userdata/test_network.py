@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -10,9 +13,12 @@ from userdata.cloudconfig import WriteFile
 from userdata.network import (
     BRIDGE_LINK_PATH,
     CLOUD_INIT_NETPLAN_PATH,
+    DHCLIENT_CONF_PATH,
     DISABLE_NETWORK_CONFIG_PATH,
     INTERFACES_PATH,
+    NIC_LINK_PATH,
     HostBridge,
+    NetworkRenderer,
     mac_problem,
 )
 
@@ -86,13 +92,24 @@ def test_netplan_bridges_the_nic_with_dhcp_on_the_bridge_and_the_ports_mac() -> 
         "network": {
             "version": 2,
             "renderer": "networkd",
-            "ethernets": {"ens3": {"dhcp4": False, "dhcp6": False, "mtu": 1450}},
+            # The port's NIC by its MAC, whatever the guest named it, named ens3.
+            "ethernets": {
+                "ens3": {
+                    "match": {"macaddress": "fa:16:3e:12:34:56"},
+                    "set-name": "ens3",
+                    "dhcp4": False,
+                    "dhcp6": False,
+                    "mtu": 1450,
+                }
+            },
             "bridges": {
                 "br0": {
                     "interfaces": ["ens3"],
                     "macaddress": "fa:16:3e:12:34:56",
                     "mtu": 1450,
                     "dhcp4": True,
+                    # The stack's MTU, not the one Neutron's DHCP sends.
+                    "dhcp4-overrides": {"use-mtu": False},
                     "parameters": {"stp": False, "forward-delay": 0},
                 }
             },
@@ -105,7 +122,25 @@ def test_netplan_without_mac_or_mtu_leaves_them_to_systemd_and_dhcp() -> None:
         by_path(HostBridge("netplan").files())["/etc/netplan/60-br0.yaml"].content
     )
     assert "macaddress" not in netplan["network"]["bridges"]["br0"]
-    assert "mtu" not in netplan["network"]["ethernets"]["ens3"]
+    assert "dhcp4-overrides" not in netplan["network"]["bridges"]["br0"]
+    assert netplan["network"]["ethernets"] == {"ens3": {"dhcp4": False, "dhcp6": False}}
+
+
+def test_ifupdown_names_the_ports_nic_by_its_mac_and_keeps_the_stacks_mtu_over_dhcps() -> None:
+    bridge = HostBridge("ifupdown", "eth1", "lxbr", mtu=1400, macaddress="fa:16:3e:00:00:01")
+    files = by_path(bridge.files())
+    link = files[NIC_LINK_PATH]
+    assert "[Match]\nMACAddress=fa:16:3e:00:00:01\n\n[Link]\nName=eth1\n" in link.content
+    dhclient = files[DHCLIENT_CONF_PATH]
+    # Added to the distro's dhclient.conf, not written over it.
+    assert dhclient.append
+    assert 'interface "lxbr" {\n  supersede interface-mtu 1400;\n}\n' in dhclient.content
+
+
+def test_ifupdown_without_mac_or_mtu_writes_neither_link_nor_dhclient_setting() -> None:
+    files = by_path(HostBridge("ifupdown").files())
+    assert NIC_LINK_PATH not in files
+    assert DHCLIENT_CONF_PATH not in files
 
 
 def test_netplan_neutralises_cloud_inits_file_and_disables_its_network_config() -> None:
@@ -179,3 +214,51 @@ def test_rejects_bad_bridge_parameters(bridge: HostBridge, expected: list[str]) 
 
 def test_mac_problem_accepts_a_neutron_port_mac() -> None:
     assert mac_problem("fa:16:3e:12:34:56", "macaddress") is None
+
+
+READY_PATH_LINE = "PATH=$PATH:/usr/sbin:/sbin:/snap/bin\n"
+
+
+def run_ready_script(
+    bridge: HostBridge, also: str, installed: list[str], bin_dir: Path
+) -> tuple[int, str]:
+    """Runs the rendered readiness script with only `installed` on a PATH of its own."""
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "lxdhost-ready"
+    # The script adds the system's sbin folders to PATH, where this machine may have the very
+    # tools a case leaves out: here only the stubs are on it.
+    content = bridge.ready_file(also).content
+    assert content.count(READY_PATH_LINE) == 1
+    script.write_text(content.replace(READY_PATH_LINE, ""))
+    script.chmod(0o755)
+    for name in installed:
+        stub = bin_dir / name
+        stub.write_text("#!/bin/sh\n")
+        stub.chmod(0o755)
+    result = subprocess.run(
+        ["/bin/sh", str(script)],
+        env={"PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("renderer", "tools"), [("ifupdown", ["ifup", "brctl"]), ("netplan", ["netplan"])]
+)
+def test_the_ready_script_passes_only_when_the_layouts_tools_and_lxd_are_installed(
+    renderer: NetworkRenderer, tools: list[str], tmp_path: Path
+) -> None:
+    bridge = HostBridge(renderer)
+    # A command no machine has stands in for LXD, which this machine may or may not have.
+    lxd = "lxdhost-test-lxd"
+    assert run_ready_script(bridge, lxd, [*tools, lxd], tmp_path / "all") == (0, "")
+    for missing in (*tools, lxd):
+        status, stderr = run_ready_script(
+            bridge, lxd, [t for t in (*tools, lxd) if t != missing], tmp_path / missing
+        )
+        # 2, not 1: cloud-init's power_state warns when a condition fails with anything but 1.
+        assert status == 2, stderr
+        assert f"not installed: {missing};" in stderr
