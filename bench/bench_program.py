@@ -19,7 +19,9 @@ the up-front check and each host's `apply` run): the time of a pass over the hos
 
     python bench/bench_program.py [--sizes 1 10 50 200] [--repeat 5] [--profile] [--pyyaml-emitter]
 
-Targets: ratio <= 1.15 at 200 hosts; render <= 2 ms per host.
+Targets, on a quiet machine: ratio <= 1.75 at 200 hosts; render <= 3 ms per host. The figures
+that set them, and the instruction counts to compare commits with (bench/instructions.py), are
+in bench/README.md.
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ from lxdhost.stack import user_data_args
 from userdata import render_host, yamltext
 
 SIZES = (1, 10, 50, 200)
-RATIO_TARGET = 1.15
-RENDER_TARGET_MS = 2.0
+RATIO_TARGET = 1.75
+RENDER_TARGET_MS = 3.0
 
 
 @dataclass(frozen=True)
