@@ -55,28 +55,48 @@ _WIDTH = 2**31 - 1
 _EMITTERS_DIFFER = re.compile("[\r\x85\u2028\u2029\U00010000-\U0010ffff]")
 _KEY_EMITTERS_DIFFER = re.compile("[\n\r\x85\u2028\u2029\U00010000-\U0010ffff]")
 _SIMPLE_KEY_BYTES = 128
+_SEQUENCES = (list, tuple)
+_CONTAINERS = (dict, *_SEQUENCES, Mapping)
+
+
+def _found(text: str, pattern: re.Pattern[str], ascii_characters: str) -> bool:
+    # Whether text is ASCII is known without reading it, and looking for one character is a
+    # memchr: most of user_data is ASCII, which holds none of the characters but CR and LF.
+    if text.isascii():
+        return any(character in text for character in ascii_characters)
+    return pattern.search(text) is not None
 
 
 def _emitters_agree(data: object) -> bool:
     """Whether libyaml writes `data` as PyYAML does: no text of the kinds above, anywhere."""
-    if isinstance(data, str):
-        return not _EMITTERS_DIFFER.search(data)
-    if isinstance(data, Mapping):
-        return all(
-            (
-                not isinstance(key, str)
-                or (
-                    not _KEY_EMITTERS_DIFFER.search(key)
-                    and 0 < len(key.encode("utf-8")) < _SIMPLE_KEY_BYTES
-                )
-            )
-            and _emitters_agree(key)
-            and _emitters_agree(value)
-            for key, value in data.items()
-        )
-    if isinstance(data, list | tuple):
-        return all(_emitters_agree(item) for item in data)
-    return True
+    # One walk that gathers the text, then one search over all of it: the patterns match single
+    # characters, so searching the texts joined is searching each of them. A container met
+    # again (PyYAML writes an alias) is read once, which also ends a walk round a cycle.
+    texts: list[str] = []
+    keys: list[str] = []
+    containers: set[int] = set()
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, _CONTAINERS) and id(item) not in containers:
+            containers.add(id(item))
+            if isinstance(item, _SEQUENCES):
+                pending.extend(item)
+                continue
+            for key, value in item.items():
+                if isinstance(key, str):
+                    keys.append(key)
+                else:
+                    pending.append(key)
+                pending.append(value)
+    if _found("".join(texts), _EMITTERS_DIFFER, "\r") or _found(
+        "".join(keys), _KEY_EMITTERS_DIFFER, "\r\n"
+    ):
+        return False
+    key_bytes = [len(key.encode("utf-8")) for key in keys]
+    return not key_bytes or (min(key_bytes) > 0 and max(key_bytes) < _SIMPLE_KEY_BYTES)
 
 
 def dump_yaml(

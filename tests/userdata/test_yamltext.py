@@ -158,6 +158,12 @@ def test_a_container_met_twice_gets_pyyamls_anchor_and_alias() -> None:
     assert "&id001" in text and "*id001" in text
 
 
+def test_a_document_that_holds_itself_is_written_as_pyyaml_does() -> None:
+    document: dict[str, object] = {"name": "loop"}
+    document["self"] = [document]
+    assert dump_yaml(document) == dump_yaml(document, PythonDumper)
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=[path.stem for path in EXAMPLES])
 def test_examples_are_written_by_libyamls_emitter(example: Path) -> None:
     """The comparisons above would also pass if every document fell back to PyYAML's emitter."""
