@@ -128,7 +128,10 @@ def test_a_host_brought_up_in_place_runs_the_bring_up_first_and_does_not_reboot(
 @pytest.mark.parametrize(
     ("host_network", "steps"),
     [
-        ("netplan", ["lxdhost-ready || exit 1", 'name_nic "$nic"', "netplan apply", "wait_for_bridge"]),
+        (
+            "netplan",
+            ["lxdhost-ready || exit 1", 'name_nic "$nic"', "netplan apply", "wait_for_bridge"],
+        ),
         (
             "ifupdown",
             [
