@@ -16,7 +16,7 @@ from userdata.network import (
     DHCLIENT_CONF_PATH,
     DISABLE_NETWORK_CONFIG_PATH,
     INTERFACES_PATH,
-    NIC_LINK_PATH,
+    NIC_RULES_PATH,
     HostBridge,
     NetworkRenderer,
     mac_problem,
@@ -129,8 +129,12 @@ def test_netplan_without_mac_or_mtu_leaves_them_to_systemd_and_dhcp() -> None:
 def test_ifupdown_names_the_ports_nic_by_its_mac_and_keeps_the_stacks_mtu_over_dhcps() -> None:
     bridge = HostBridge("ifupdown", "eth1", "lxbr", mtu=1400, macaddress="fa:16:3e:00:00:01")
     files = by_path(bridge.files())
-    link = files[NIC_LINK_PATH]
-    assert "[Match]\nMACAddress=fa:16:3e:00:00:01\n\n[Link]\nName=eth1\n" in link.content
+    rule = files[NIC_RULES_PATH]
+    # netplan's own rule for set-name: the NIC, not the bridge (no driver) with the same MAC.
+    assert rule.content.endswith(
+        'SUBSYSTEM=="net", ACTION=="add", DRIVERS=="?*", '
+        'ATTR{address}=="fa:16:3e:00:00:01", NAME="eth1"\n'
+    )
     dhclient = files[DHCLIENT_CONF_PATH]
     # Added to the distro's dhclient.conf, not written over it.
     assert dhclient.append
@@ -139,7 +143,7 @@ def test_ifupdown_names_the_ports_nic_by_its_mac_and_keeps_the_stacks_mtu_over_d
 
 def test_ifupdown_without_mac_or_mtu_writes_neither_link_nor_dhclient_setting() -> None:
     files = by_path(HostBridge("ifupdown").files())
-    assert NIC_LINK_PATH not in files
+    assert NIC_RULES_PATH not in files
     assert DHCLIENT_CONF_PATH not in files
 
 
