@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Settings and helpers of the local cloud (sourced by scripts/local-cloud).
 #
 # Every daemon runs inside the network namespace $LC_NS on 127.0.0.1, so nothing listens on or
@@ -51,43 +52,15 @@ LC_MIN_DISK_GIB=15      # packages 1.1 GiB, images about 3 GiB, instances and Gl
 # Debian's own python3 and OpenStack commands, never a python3 another tool put first on PATH.
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 
-# Progress: each phase prints its start and its duration.
-LC_T0=$(date +%s.%N)
-_elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-say() { printf '[%6ss] %s\n' "$(_elapsed "$LC_T0")" "$*"; }
-phase() {  # phase TITLE FUNCTION [ARGS...]: run FUNCTION as a named, timed phase
-  local title=$1 started
-  shift
-  started=$(date +%s.%N)
-  say "$title ..."
-  "$@"
-  say "$title: done in $(_elapsed "$started") s"
-}
-
-die() {  # die MESSAGE: one clear line, exit 1
-  echo "local-cloud: $*" >&2
-  exit 1
-}
-
-# show_log FILE: the end of a log, to go with a failure.
-show_log() {
-  local file=$1
-  if [ -s "$file" ]; then
-    echo "---- last 30 lines of $file ----" >&2
-    tail -n 30 "$file" >&2
-    echo "----" >&2
-  else
-    echo "(its log $file is empty or missing)" >&2
-  fi
-}
+# say, phase, die, die_with_log and show_log: scripts/lib/log.sh, which scripts/local-cloud
+# sources first. These helpers fail for their caller: a failure names the line that called them.
+LOG_REPORTERS+=(die_service setup_step once_per_version wait_for)
 
 # die_service NAME MESSAGE: a failure of one service, with the end of its log.
 die_service() {
   local name=$1
   shift
-  echo "local-cloud: $name: $*" >&2
-  show_log "$LC_LOGS/$name.log"
-  exit 1
+  die_with_log "$LC_LOGS/$name.log" "$name: $*"
 }
 
 # setup_step NAME CMD...: a one-shot set-up command, its output to $LC_LOGS/setup-NAME.log; on
@@ -95,11 +68,8 @@ die_service() {
 setup_step() {
   local name=$1
   shift
-  if ! "$@" >"$LC_LOGS/setup-$name.log" 2>&1; then
-    echo "local-cloud: set-up step '$name' failed" >&2
-    show_log "$LC_LOGS/setup-$name.log"
-    exit 1
-  fi
+  "$@" >"$LC_LOGS/setup-$name.log" 2>&1 ||
+    die_with_log "$LC_LOGS/setup-$name.log" "set-up step '$name' failed"
 }
 
 nsx() { ip netns exec "$LC_NS" "$@"; }
