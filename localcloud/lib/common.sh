@@ -153,3 +153,83 @@ port_answers() { nsx bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 os_admin() { nsx env OS_CLIENT_CONFIG_FILE="$LC_STATE/clouds.yaml" openstack --os-cloud "$LC_CLOUD_ADMIN" "$@"; }
 
 password() { cat "$LC_STATE/password"; }
+
+# ---- configuration files: what every service's configure_ and init_ functions write with
+
+transport_url() { echo "rabbit://openstack:$(password)@$LC_HOST:5672/"; }
+database_url() { echo "mysql+pymysql://$1:$(password)@$LC_HOST/$2"; }
+
+# The [keystone_authtoken] section of a service that checks tokens as service user $1.
+keystone_authtoken() {
+  cat <<CONF
+[keystone_authtoken]
+www_authenticate_uri = http://$LC_HOST:5000
+auth_url = http://$LC_HOST:5000
+memcached_servers = $LC_HOST:11211
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = $(password)
+region_name = $LC_REGION
+CONF
+}
+
+# A section that authenticates as service user $2 (nova's [placement], [neutron], ...).
+service_credentials() {
+  cat <<CONF
+[$1]
+auth_url = http://$LC_HOST:5000/v3
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $2
+password = $(password)
+region_name = $LC_REGION
+CONF
+}
+
+# write_config FILE: the file from stdin; the package's original kept once as FILE.debian-orig.
+write_config() {
+  local file=$1
+  [ -e "$file" ] && [ ! -e "$file.debian-orig" ] && cp -a "$file" "$file.debian-orig"
+  cat >"$file"
+}
+
+# A uwsgi application: one process, on $LC_HOST:PORT, as USER.
+write_uwsgi() {  # NAME PORT WSGI_FILE USER THREADS
+  cat >"$LC_STATE/uwsgi/$1.ini" <<INI
+[uwsgi]
+plugins = python3
+master = true
+processes = 1
+threads = $5
+enable-threads = true
+lazy-apps = true
+die-on-term = true
+no-orphans = true
+buffer-size = 65535
+http-socket = $LC_HOST:$2
+wsgi-file = $3
+uid = $4
+gid = $4
+chdir = /var/lib/$4
+name = $1
+# Without it keystone's uwsgi keeps client connections that its clients never reuse.
+add-header = Connection: close
+INI
+}
+
+# A step that runs once per installed version of PACKAGE (db syncs, bootstraps): `up` after
+# `down` skips what the databases already hold.
+once_per_version() {  # NAME PACKAGE FUNCTION
+  local marker="$LC_STATE/done/$1" version
+  version=$(dpkg-query -W -f='${Version}' "$2")
+  if [ "$(cat "$marker" 2>/dev/null)" = "$version" ]; then
+    return 0
+  fi
+  setup_step "$1" "$3"
+  echo "$version" >"$marker"
+}

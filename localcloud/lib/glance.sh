@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Glance: the image service, one worker, images on the local file system.
 
 configure_glance() {

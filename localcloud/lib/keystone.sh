@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Keystone: the identity service, under uwsgi on port 5000.
 
 configure_keystone() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Neutron: the server with ML2 (flat external network, VXLAN tenant networks, the port_security
 # extension) and the linuxbridge agent, whose iptables and ebtables rules enforce port security
 # and allowed address pairs; the DHCP, L3 and metadata agents.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Nova: API and metadata under uwsgi, conductor, scheduler, and nova-compute driving libvirt's
 # qemu in TCG (KVM hangs on these machines).
 

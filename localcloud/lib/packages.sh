@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Debian 12's own OpenStack Zed, installed once, with no service started by the packages.
 
 LC_PACKAGES=(

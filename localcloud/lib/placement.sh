@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Placement: the resource inventory Nova's scheduler reads, under uwsgi on port 8778.
 
 configure_placement() {
