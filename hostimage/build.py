@@ -75,6 +75,7 @@ def openstack_target(mirror_host: str) -> Target:
         datasource_config="datasource_list: [OpenStack, None]\ndisable_root: false\n",
     )
 
+
 # Where the container image sits inside the host image.
 CONTAINER_IMAGE_PATH = "/var/lib/lxdhost/container.tar"
 

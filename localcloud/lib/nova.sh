@@ -120,7 +120,7 @@ nova_service_up() {
 
 # The compute host joins cell1 once it has reported.
 register_compute() {
-  wait_for nova-compute 180 nova_service_up compute
+  wait_for nova-compute 180 health_nova_compute
   wait_for nova-metadata 60 health_nova_metadata
   as_user nova nova-manage cell_v2 discover_hosts >>"$LC_LOGS/setup-nova.log" 2>&1 ||
     die_service nova-compute "nova-manage cell_v2 discover_hosts failed (log $LC_LOGS/setup-nova.log)"
