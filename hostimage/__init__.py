@@ -2,22 +2,22 @@
 
 from .build import (
     NOCLOUD,
-    OPENSTACK,
     BuildError,
     ContainerImage,
     HostImage,
     Target,
     build_container_image,
     build_host_image,
+    openstack_target,
 )
 
 __all__ = [
     "NOCLOUD",
-    "OPENSTACK",
     "BuildError",
     "ContainerImage",
     "HostImage",
     "Target",
     "build_container_image",
     "build_host_image",
+    "openstack_target",
 ]

@@ -15,28 +15,39 @@ from .build import (
     BUILD_TIMEOUT,
     LAYOUT_PACKAGES,
     NOCLOUD,
-    OPENSTACK,
     BuildError,
     build_container_image,
     build_host_image,
+    openstack_target,
 )
-
-TARGETS = {target.name: target for target in (NOCLOUD, OPENSTACK)}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m hostimage", description=__doc__)
-    parser.add_argument("--target", choices=sorted(TARGETS), default=OPENSTACK.name)
+    parser.add_argument("--target", choices=(NOCLOUD.name, "openstack"), default="openstack")
+    parser.add_argument(
+        "--mirror-host",
+        help="the openstack target's apt mirror address (scripts/local-cloud passes its"
+        " LC_EXT_UPLINK_IP)",
+    )
     parser.add_argument("--layout", choices=sorted(LAYOUT_PACKAGES), default="ifupdown")
     parser.add_argument(
         "--qcow2", action="store_true", help="also write disk.qcow2 beside disk.raw (for Glance)"
     )
     args = parser.parse_args(argv)
+    if args.target == NOCLOUD.name:
+        if args.mirror_host:
+            parser.error(f"--mirror-host: the nocloud target's mirror is {NOCLOUD.mirror_host}")
+        target = NOCLOUD
+    elif not args.mirror_host:
+        parser.error("--target openstack needs --mirror-host (the local cloud's LC_EXT_UPLINK_IP)")
+    else:
+        target = openstack_target(args.mirror_host)
     started = time.monotonic()
     try:
         container = build_container_image()
         print(f"container image: {container.tarball}", file=sys.stderr)
-        host = build_host_image(args.layout, container, TARGETS[args.target])
+        host = build_host_image(args.layout, container, target)
         print(f"host image: {host.disk}", file=sys.stderr)
     except BuildError as error:
         print(f"hostimage: build failed: {error}", file=sys.stderr)

@@ -64,13 +64,17 @@ NOCLOUD = Target(
     datasource_config="datasource_list: [NoCloud, None]\ndisable_root: false\n",
 )
 
-# The local cloud (scripts/local-cloud): Nova's metadata service through Neutron's router, and
-# the mirror on the external network's uplink address, reached through the router's SNAT.
-OPENSTACK = Target(
-    name="openstack",
-    mirror_host="172.24.4.1",
-    datasource_config="datasource_list: [OpenStack, None]\ndisable_root: false\n",
-)
+
+def openstack_target(mirror_host: str) -> Target:
+    """The local cloud (scripts/local-cloud): Nova's metadata service through Neutron's router,
+    and the mirror on the external network's uplink address (the cloud's LC_EXT_UPLINK_IP,
+    which scripts/local-cloud passes), reached through the router's SNAT."""
+    return Target(
+        name="openstack",
+        mirror_host=mirror_host,
+        datasource_config="datasource_list: [OpenStack, None]\ndisable_root: false\n",
+    )
+
 
 # Where the container image sits inside the host image.
 CONTAINER_IMAGE_PATH = "/var/lib/lxdhost/container.tar"

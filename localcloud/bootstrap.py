@@ -21,17 +21,17 @@ import openstack
 import yaml
 
 STATE = Path(os.environ["LC_STATE"])
-HOST = os.environ["LC_HOST"]
 REGION = os.environ["LC_REGION"]
-AUTH_URL = f"http://{HOST}:5000/v3"
+# Each service's address and port, as its localcloud/lib/<service>.sh defines them.
+AUTH_URL = f"{os.environ['LC_KEYSTONE_URL']}/v3"
 PASSWORD = (STATE / "password").read_text().strip()
 
 # name: (type, endpoint URL)
 SERVICES = {
-    "glance": ("image", f"http://{HOST}:9292"),
-    "placement": ("placement", f"http://{HOST}:8778"),
-    "nova": ("compute", f"http://{HOST}:8774/v2.1"),
-    "neutron": ("network", f"http://{HOST}:9696"),
+    "glance": ("image", os.environ["LC_GLANCE_URL"]),
+    "placement": ("placement", os.environ["LC_PLACEMENT_URL"]),
+    "nova": ("compute", f"{os.environ['LC_NOVA_URL']}/v2.1"),
+    "neutron": ("network", os.environ["LC_NEUTRON_URL"]),
 }
 
 # An LXD host under TCG: two vCPUs, 2 GiB (LXD and one container), the image's 8 GiB disk.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the settings are read by the files that source this one
 # Settings and helpers of the local cloud (sourced by scripts/local-cloud).
 #
 # Every daemon runs inside the network namespace $LC_NS on 127.0.0.1, so nothing listens on or
@@ -33,7 +34,8 @@ LC_VXLAN_IP=10.254.0.1
 # on the machine's 127.0.0.1 too (a socat relay on each side of a Unix socket in $LC_RUN), and
 # the external network's range is routed into the namespace through a veth pair, whose traffic
 # leaves the namespace's uplink as $LC_EXT_UPLINK_IP (what Pulumi.local.yaml lets in).
-LC_API_PORTS=(keystone:5000 glance-api:9292 placement-api:8778 nova-api:8774 neutron-server:9696)
+# The APIs so relayed, NAME:PORT, each port from its service's lib/<service>.sh: LC_API_PORTS, in
+# scripts/local-cloud once every part is sourced.
 LC_HOST_LINK=lchost0        # on the machine's side
 LC_HOST_LINK_PEER=lchost0p  # in the namespace
 LC_HOST_LINK_IP=10.254.1.1
@@ -51,43 +53,15 @@ LC_MIN_DISK_GIB=15      # packages 1.1 GiB, images about 3 GiB, instances and Gl
 # Debian's own python3 and OpenStack commands, never a python3 another tool put first on PATH.
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 
-# Progress: each phase prints its start and its duration.
-LC_T0=$(date +%s.%N)
-_elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-say() { printf '[%6ss] %s\n' "$(_elapsed "$LC_T0")" "$*"; }
-phase() {  # phase TITLE FUNCTION [ARGS...]: run FUNCTION as a named, timed phase
-  local title=$1 started
-  shift
-  started=$(date +%s.%N)
-  say "$title ..."
-  "$@"
-  say "$title: done in $(_elapsed "$started") s"
-}
-
-die() {  # die MESSAGE: one clear line, exit 1
-  echo "local-cloud: $*" >&2
-  exit 1
-}
-
-# show_log FILE: the end of a log, to go with a failure.
-show_log() {
-  local file=$1
-  if [ -s "$file" ]; then
-    echo "---- last 30 lines of $file ----" >&2
-    tail -n 30 "$file" >&2
-    echo "----" >&2
-  else
-    echo "(its log $file is empty or missing)" >&2
-  fi
-}
+# say, phase, die, die_with_log and show_log: scripts/lib/log.sh, which scripts/local-cloud
+# sources first. These helpers fail for their caller: a failure names the line that called them.
+LOG_REPORTERS+=(die_service setup_step once_per_version wait_for in_parallel)
 
 # die_service NAME MESSAGE: a failure of one service, with the end of its log.
 die_service() {
   local name=$1
   shift
-  echo "local-cloud: $name: $*" >&2
-  show_log "$LC_LOGS/$name.log"
-  exit 1
+  die_with_log "$LC_LOGS/$name.log" "$name: $*"
 }
 
 # setup_step NAME CMD...: a one-shot set-up command, its output to $LC_LOGS/setup-NAME.log; on
@@ -95,11 +69,8 @@ die_service() {
 setup_step() {
   local name=$1
   shift
-  if ! "$@" >"$LC_LOGS/setup-$name.log" 2>&1; then
-    echo "local-cloud: set-up step '$name' failed" >&2
-    show_log "$LC_LOGS/setup-$name.log"
-    exit 1
-  fi
+  "$@" >"$LC_LOGS/setup-$name.log" 2>&1 ||
+    die_with_log "$LC_LOGS/setup-$name.log" "set-up step '$name' failed"
 }
 
 nsx() { ip netns exec "$LC_NS" "$@"; }
@@ -143,6 +114,39 @@ run_process() {
   echo "$! $(start_time $!)" >"$LC_RUN/$name.pid"
 }
 
+# stop_services NAME...: TERM to all of them at once, then wait for each (KILL after 20 s):
+# one by one, a few slow exits add up to over a minute.
+stop_services() {
+  local name pid child pids=() children=()
+  for name in "$@"; do
+    if pid=$(pid_of "$name"); then
+      # Their workers (neutron-server's, uwsgi's) outlive them by a few seconds: wait for them too.
+      for child in $(descendants "$pid"); do
+        children+=("$name-worker:$child")
+      done
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$name:$pid")
+    fi
+  done
+  for name in "${pids[@]}" "${children[@]}"; do
+    stop_pid "${name%%:*}" "${name#*:}"
+  done
+  for name in "$@"; do
+    rm -f "$LC_RUN/$name.pid"
+  done
+}
+
+# descendants PID: its children, theirs, and so on.
+descendants() {
+  local children child
+  # One line of space-separated PIDs per thread.
+  read -ra children <<<"$(cat /proc/"$1"/task/*/children 2>/dev/null | tr '\n' ' ')"
+  for child in "${children[@]}"; do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
 # stop_pid NAME PID: TERM, then KILL after 20 s.
 stop_pid() {
   local name=$1 pid=$2 i started=$SECONDS
@@ -176,6 +180,29 @@ wait_for() {
   die_service "$name" "did not answer within $timeout s ($*)"
 }
 
+# in_parallel WHAT FUNCTION...: the functions side by side, each in a subshell; once all have
+# finished, a failure of any of them stops the script, naming WHAT.
+in_parallel() {
+  local what=$1 function pid pids=() failed=0
+  shift
+  for function in "$@"; do
+    "$function" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  ((failed == 0)) || die "$what failed (see above)"
+}
+
+# service_answers NAME: NAME's health check, health_NAME (dashes as underscores) in the lib file
+# that starts it; a relay's and a loopback's take the port from the name.
+service_answers() {
+  case $1 in
+    relay-*) health_relay "${1#relay-}" ;;
+    loopback-*) health_loopback "${1#loopback-}" ;;
+    *) "health_${1//-/_}" ;;
+  esac
+}
+
 http_answers() { nsx curl -s -o /dev/null --max-time 5 "$1"; }
 port_answers() { nsx bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 
@@ -183,3 +210,83 @@ port_answers() { nsx bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 os_admin() { nsx env OS_CLIENT_CONFIG_FILE="$LC_STATE/clouds.yaml" openstack --os-cloud "$LC_CLOUD_ADMIN" "$@"; }
 
 password() { cat "$LC_STATE/password"; }
+
+# ---- configuration files: what every service's configure_ and init_ functions write with
+
+transport_url() { echo "rabbit://openstack:$(password)@$LC_HOST:$LC_RABBITMQ_PORT/"; }
+database_url() { echo "mysql+pymysql://$1:$(password)@$LC_HOST/$2"; }
+
+# The [keystone_authtoken] section of a service that checks tokens as service user $1.
+keystone_authtoken() {
+  cat <<CONF
+[keystone_authtoken]
+www_authenticate_uri = $LC_KEYSTONE_URL
+auth_url = $LC_KEYSTONE_URL
+memcached_servers = $LC_HOST:$LC_MEMCACHED_PORT
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = $(password)
+region_name = $LC_REGION
+CONF
+}
+
+# A section that authenticates as service user $2 (nova's [placement], [neutron], ...).
+service_credentials() {
+  cat <<CONF
+[$1]
+auth_url = $LC_KEYSTONE_URL/v3
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $2
+password = $(password)
+region_name = $LC_REGION
+CONF
+}
+
+# write_config FILE: the file from stdin; the package's original kept once as FILE.debian-orig.
+write_config() {
+  local file=$1
+  [ -e "$file" ] && [ ! -e "$file.debian-orig" ] && cp -a "$file" "$file.debian-orig"
+  cat >"$file"
+}
+
+# A uwsgi application: one process, on $LC_HOST:PORT, as USER.
+write_uwsgi() {  # NAME PORT WSGI_FILE USER THREADS
+  cat >"$LC_STATE/uwsgi/$1.ini" <<INI
+[uwsgi]
+plugins = python3
+master = true
+processes = 1
+threads = $5
+enable-threads = true
+lazy-apps = true
+die-on-term = true
+no-orphans = true
+buffer-size = 65535
+http-socket = $LC_HOST:$2
+wsgi-file = $3
+uid = $4
+gid = $4
+chdir = /var/lib/$4
+name = $1
+# Without it keystone's uwsgi keeps client connections that its clients never reuse.
+add-header = Connection: close
+INI
+}
+
+# A step that runs once per installed version of PACKAGE (db syncs, bootstraps): `up` after
+# `down` skips what the databases already hold.
+once_per_version() {  # NAME PACKAGE FUNCTION
+  local marker="$LC_STATE/done/$1" version
+  version=$(dpkg-query -W -f='${Version}' "$2")
+  if [ "$(cat "$marker" 2>/dev/null)" = "$version" ]; then
+    return 0
+  fi
+  setup_step "$1" "$3"
+  echo "$version" >"$marker"
+}

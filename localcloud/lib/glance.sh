@@ -1,10 +1,14 @@
+# shellcheck shell=bash
 # Glance: the image service, one worker, images on the local file system.
+
+LC_GLANCE_PORT=9292
+LC_GLANCE_URL=http://$LC_HOST:$LC_GLANCE_PORT
 
 configure_glance() {
   write_config /etc/glance/glance-api.conf <<CONF
 [DEFAULT]
 bind_host = $LC_HOST
-bind_port = 9292
+bind_port = $LC_GLANCE_PORT
 workers = 1
 enabled_backends = fs:file
 [database]
@@ -27,4 +31,6 @@ init_glance() { once_per_version glance glance-api _init_glance; }
 start_glance() {
   run_process glance-api glance /usr/bin/glance-api --config-file /etc/glance/glance-api.conf
 }
-wait_glance() { wait_for glance-api 120 http_answers "http://$LC_HOST:9292/"; }
+wait_glance() { wait_for glance-api 120 health_glance_api; }
+health_glance_api() { http_answers "$LC_GLANCE_URL/"; }
+stop_glance() { stop_services glance-api; }

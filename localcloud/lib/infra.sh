@@ -1,5 +1,11 @@
+# shellcheck shell=bash
 # The network namespace, and the services every OpenStack service needs: MariaDB, RabbitMQ and
 # memcached.
+
+LC_MARIADB_PORT=3306
+LC_EPMD_PORT=4369  # epmd's own default, where RabbitMQ looks for it
+LC_RABBITMQ_PORT=5672
+LC_MEMCACHED_PORT=11211
 
 # Dummy links are missing from some kernels: veth pairs with both ends inside the namespace
 # stand in for the VXLAN endpoint and for the external network's "wire".
@@ -49,18 +55,31 @@ start_api_relays() {
       "UNIX-LISTEN:$socket,fork,unlink-early,mode=600" "TCP:$LC_HOST:$port"
     run_process "loopback-$port" machine /usr/bin/socat \
       "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$socket"
-    wait_for "loopback-$port" 30 loopback_answers "$port"
+    wait_for "loopback-$port" 30 health_loopback "$port"
   done
 }
 
-loopback_answers() { curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$1/"; }
+# health_relay PORT, health_loopback PORT: the API answers through the namespace's relay, and
+# through the machine's.
+health_relay() { http_answers "http://$LC_HOST:$1/"; }
+health_loopback() { curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$1/"; }
+
+stop_api_relays() {
+  local entry names=()
+  for entry in "${LC_API_PORTS[@]}"; do
+    names+=("relay-${entry#*:}" "loopback-${entry#*:}")
+  done
+  stop_services "${names[@]}"
+}
 
 start_mariadb() {
   install -d -o mysql -g mysql /run/mysqld
   run_process mariadb root /usr/sbin/mariadbd --user=mysql --bind-address="$LC_HOST" \
+    --port="$LC_MARIADB_PORT" \
     --max-connections=1000 --innodb-flush-log-at-trx-commit=0 --sync-binlog=0 --skip-log-bin
-  wait_for mariadb 60 mysqladmin ping
+  wait_for mariadb 60 health_mariadb
 }
+health_mariadb() { mysqladmin ping; }
 
 # One database and one user per service, all with the cloud's password.
 init_databases() {
@@ -91,93 +110,28 @@ start_rabbitmq() {
   # epmd started here, so that its PID is ours to stop.
   run_process epmd rabbitmq /usr/bin/epmd -address "$LC_HOST"
   run_process rabbitmq rabbitmq env RABBITMQ_NODENAME=rabbit@localhost \
-    RABBITMQ_NODE_IP_ADDRESS="$LC_HOST" ERL_EPMD_ADDRESS="$LC_HOST" RUNNING_UNDER_SYSTEMD=1 \
+    RABBITMQ_NODE_IP_ADDRESS="$LC_HOST" RABBITMQ_NODE_PORT="$LC_RABBITMQ_PORT" ERL_EPMD_ADDRESS="$LC_HOST" RUNNING_UNDER_SYSTEMD=1 \
     /usr/lib/rabbitmq/bin/rabbitmq-server
   wait_for rabbitmq 120 rabbitmqctl_ await_startup
   rabbitmqctl_ list_users | grep -q '^openstack' || rabbitmqctl_ add_user openstack "$(password)" >/dev/null
   rabbitmqctl_ change_password openstack "$(password)" >/dev/null
   rabbitmqctl_ set_permissions openstack '.*' '.*' '.*' >/dev/null
 }
+health_epmd() { port_answers "$LC_HOST" "$LC_EPMD_PORT"; }
+health_rabbitmq() { port_answers "$LC_HOST" "$LC_RABBITMQ_PORT"; }
 
 start_memcached() {
-  run_process memcached memcache /usr/bin/memcached -l "$LC_HOST" -p 11211 -m 64 -U 0
-  wait_for memcached 30 port_answers "$LC_HOST" 11211
+  run_process memcached memcache /usr/bin/memcached -l "$LC_HOST" -p "$LC_MEMCACHED_PORT" -m 64 -U 0
+  wait_for memcached 30 health_memcached
 }
+health_memcached() { port_answers "$LC_HOST" "$LC_MEMCACHED_PORT"; }
 
-transport_url() { echo "rabbit://openstack:$(password)@$LC_HOST:5672/"; }
-database_url() { echo "mysql+pymysql://$1:$(password)@$LC_HOST/$2"; }
+# After OpenStack's services: they use all three until they stop.
+stop_infra() { stop_services mariadb epmd rabbitmq memcached; }
 
-# The [keystone_authtoken] section of a service that checks tokens as service user $1.
-keystone_authtoken() {
-  cat <<CONF
-[keystone_authtoken]
-www_authenticate_uri = http://$LC_HOST:5000
-auth_url = http://$LC_HOST:5000
-memcached_servers = $LC_HOST:11211
-auth_type = password
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = $1
-password = $(password)
-region_name = $LC_REGION
-CONF
-}
-
-# A section that authenticates as service user $2 (nova's [placement], [neutron], ...).
-service_credentials() {
-  cat <<CONF
-[$1]
-auth_url = http://$LC_HOST:5000/v3
-auth_type = password
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = $2
-password = $(password)
-region_name = $LC_REGION
-CONF
-}
-
-# write_config FILE: the file from stdin; the package's original kept once as FILE.debian-orig.
-write_config() {
-  local file=$1
-  [ -e "$file" ] && [ ! -e "$file.debian-orig" ] && cp -a "$file" "$file.debian-orig"
-  cat >"$file"
-}
-
-# A uwsgi application: one process, on $LC_HOST:PORT, as USER.
-write_uwsgi() {  # NAME PORT WSGI_FILE USER THREADS
-  cat >"$LC_STATE/uwsgi/$1.ini" <<INI
-[uwsgi]
-plugins = python3
-master = true
-processes = 1
-threads = $5
-enable-threads = true
-lazy-apps = true
-die-on-term = true
-no-orphans = true
-buffer-size = 65535
-http-socket = $LC_HOST:$2
-wsgi-file = $3
-uid = $4
-gid = $4
-chdir = /var/lib/$4
-name = $1
-# Without it keystone's uwsgi keeps client connections that its clients never reuse.
-add-header = Connection: close
-INI
-}
-
-# A step that runs once per installed version of PACKAGE (db syncs, bootstraps): `up` after
-# `down` skips what the databases already hold.
-once_per_version() {  # NAME PACKAGE FUNCTION
-  local marker="$LC_STATE/done/$1" version
-  version=$(dpkg-query -W -f='${Version}' "$2")
-  if [ "$(cat "$marker" 2>/dev/null)" = "$version" ]; then
-    return 0
+# The namespace, last: what lived in it (links, bridges, iptables rules) goes with it.
+remove_namespace() {
+  if ip netns list 2>/dev/null | grep -qw "$LC_NS"; then
+    ip netns delete "$LC_NS"
   fi
-  setup_step "$1" "$3"
-  echo "$version" >"$marker"
 }

@@ -1,4 +1,8 @@
-# Keystone: the identity service, under uwsgi on port 5000.
+# shellcheck shell=bash
+# Keystone: the identity service, under uwsgi.
+
+LC_KEYSTONE_PORT=5000
+LC_KEYSTONE_URL=http://$LC_HOST:$LC_KEYSTONE_PORT
 
 configure_keystone() {
   write_config /etc/keystone/keystone.conf <<CONF
@@ -9,7 +13,7 @@ provider = fernet
 [oslo_policy]
 policy_dirs = /etc/keystone/policy.d
 CONF
-  write_uwsgi keystone 5000 /usr/bin/keystone-wsgi-public keystone 4
+  write_uwsgi keystone "$LC_KEYSTONE_PORT" /usr/bin/keystone-wsgi-public keystone 4
 }
 
 _init_keystone() {
@@ -18,15 +22,17 @@ _init_keystone() {
   as_user keystone keystone-manage fernet_setup --keystone-user keystone --keystone-group keystone
   as_user keystone keystone-manage credential_setup --keystone-user keystone --keystone-group keystone
   as_user keystone keystone-manage bootstrap --bootstrap-password "$(password)" \
-    --bootstrap-admin-url "http://$LC_HOST:5000/v3/" \
-    --bootstrap-internal-url "http://$LC_HOST:5000/v3/" \
-    --bootstrap-public-url "http://$LC_HOST:5000/v3/" --bootstrap-region-id "$LC_REGION"
+    --bootstrap-admin-url "$LC_KEYSTONE_URL/v3/" \
+    --bootstrap-internal-url "$LC_KEYSTONE_URL/v3/" \
+    --bootstrap-public-url "$LC_KEYSTONE_URL/v3/" --bootstrap-region-id "$LC_REGION"
 }
 init_keystone() { once_per_version keystone keystone _init_keystone; }
 
 start_keystone() {
   run_process keystone root /usr/bin/uwsgi_python311 --ini "$LC_STATE/uwsgi/keystone.ini"
-  wait_for keystone 60 http_answers "http://$LC_HOST:5000/v3"
+  wait_for keystone 60 health_keystone
   # Answering is not enough: a token proves its database and its keys too.
   wait_for keystone 60 os_admin token issue
 }
+health_keystone() { http_answers "$LC_KEYSTONE_URL/v3"; }
+stop_keystone() { stop_services keystone; }

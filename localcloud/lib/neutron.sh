@@ -1,6 +1,11 @@
+# shellcheck shell=bash
 # Neutron: the server with ML2 (flat external network, VXLAN tenant networks, the port_security
 # extension) and the linuxbridge agent, whose iptables and ebtables rules enforce port security
 # and allowed address pairs; the DHCP, L3 and metadata agents.
+
+LC_NEUTRON_PORT=9696
+LC_NEUTRON_URL=http://$LC_HOST:$LC_NEUTRON_PORT
+NEUTRON_AGENTS=(neutron-linuxbridge-agent neutron-dhcp-agent neutron-l3-agent neutron-metadata-agent)
 
 NEUTRON_ML2=(--config-file /etc/neutron/neutron.conf --config-file /etc/neutron/plugins/ml2/ml2_conf.ini)
 
@@ -14,7 +19,7 @@ service_plugins = router
 auth_strategy = keystone
 transport_url = $(transport_url)
 bind_host = $LC_HOST
-bind_port = 9696
+bind_port = $LC_NEUTRON_PORT
 api_workers = 1
 rpc_workers = 1
 rpc_state_report_workers = 1
@@ -78,7 +83,7 @@ CONF
   write_config /etc/neutron/metadata_agent.ini <<CONF
 [DEFAULT]
 nova_metadata_host = $LC_HOST
-nova_metadata_port = 8775
+nova_metadata_port = $LC_NOVA_METADATA_PORT
 metadata_proxy_shared_secret = $(password)
 CONF
   patch_neutron_mac_rules
@@ -90,7 +95,7 @@ init_neutron() { once_per_version neutron neutron-server _init_neutron; }
 start_neutron_server() {
   run_process neutron-server neutron /usr/bin/neutron-server "${NEUTRON_ML2[@]}"
 }
-wait_neutron_server() { wait_for neutron-server 120 http_answers "http://$LC_HOST:9696/"; }
+wait_neutron_server() { wait_for neutron-server 120 health_neutron_server; }
 
 start_neutron_agents() {
   local agent
@@ -118,6 +123,42 @@ neutron_children() {
 privsep_helpers() {
   ps -eo pid=,args= |
     awk '$0 ~ /privsep-helper/ && $0 ~ /--config-file \/etc\/(neutron|nova)\// { print $1 }'
+}
+
+health_neutron_server() { http_answers "$LC_NEUTRON_URL/"; }
+# neutron_agent_alive TYPE: the agent of that type (as `openstack network agent list` names it) is alive.
+neutron_agent_alive() {
+  os_admin network agent list --agent-type "$1" -f value -c Alive | grep -qx True
+}
+health_neutron_linuxbridge_agent() { neutron_agent_alive linux-bridge; }
+health_neutron_dhcp_agent() { neutron_agent_alive dhcp; }
+health_neutron_l3_agent() { neutron_agent_alive l3; }
+health_neutron_metadata_agent() { neutron_agent_alive metadata; }
+
+stop_neutron() { stop_services neutron-server "${NEUTRON_AGENTS[@]}"; }
+
+# Processes the agents started and left to PID 1: dnsmasq and haproxy (by Neutron's PID files),
+# and the privsep helpers of our Neutron agents and nova-compute (their command lines name our
+# configuration files). After stop_neutron and stop_nova: their processes start these.
+stop_neutron_children() {
+  local pid
+  for pid in $(neutron_children); do
+    # A stale PID file (after a crash) may name another process by now.
+    grep -qaE '(dnsmasq|haproxy)' "/proc/$pid/cmdline" 2>/dev/null || continue
+    stop_pid "agent child" "$pid"
+  done
+  rm -f /var/lib/neutron/dhcp/*/pid /var/lib/neutron/external/pids/*.pid*
+  for pid in $(privsep_helpers); do
+    stop_pid privsep-helper "$pid"
+  done
+}
+
+# The agents' own namespaces (qdhcp-<network id>, qrouter-<router id>).
+remove_neutron_namespaces() {
+  local name
+  for name in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep -E '^(qdhcp|qrouter)-[0-9a-f-]{36}$' || true); do
+    ip netns delete "$name" 2>/dev/null || rm -f "/run/netns/$name"
+  done
 }
 
 # Debian 12's neutron (21.0.0) cannot change a live port's allowed address pairs: its

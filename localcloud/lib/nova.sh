@@ -1,5 +1,11 @@
+# shellcheck shell=bash
 # Nova: API and metadata under uwsgi, conductor, scheduler, and nova-compute driving libvirt's
 # qemu in TCG (KVM hangs on these machines).
+
+LC_NOVA_API_PORT=8774
+LC_NOVA_URL=http://$LC_HOST:$LC_NOVA_API_PORT
+LC_NOVA_METADATA_PORT=8775
+LC_NOVA_METADATA_URL=http://$LC_HOST:$LC_NOVA_METADATA_PORT
 
 configure_nova() {
   write_config /etc/nova/nova.conf <<CONF
@@ -29,7 +35,7 @@ discover_hosts_in_cells_interval = -1
 $(keystone_authtoken nova)
 [service_user]
 send_service_user_token = true
-auth_url = http://$LC_HOST:5000
+auth_url = $LC_KEYSTONE_URL
 auth_type = password
 project_domain_name = Default
 user_domain_name = Default
@@ -63,8 +69,8 @@ compute_driver = libvirt.LibvirtDriver
 [libvirt]
 virt_type = qemu
 CONF
-  write_uwsgi nova-api 8774 /usr/bin/nova-api-wsgi nova 1
-  write_uwsgi nova-metadata 8775 /usr/bin/nova-metadata-wsgi nova 1
+  write_uwsgi nova-api "$LC_NOVA_API_PORT" /usr/bin/nova-api-wsgi nova 1
+  write_uwsgi nova-metadata "$LC_NOVA_METADATA_PORT" /usr/bin/nova-metadata-wsgi nova 1
   # libvirt without systemd: no D-Bus for polkit, so plain group permissions on its socket; no
   # AppArmor profile for the guests.
   grep -q '^security_driver = "none"' /etc/libvirt/qemu.conf ||
@@ -93,12 +99,12 @@ start_nova_control() {
   run_process nova-conductor nova /usr/bin/nova-conductor --config-file /etc/nova/nova.conf
   run_process nova-scheduler nova /usr/bin/nova-scheduler --config-file /etc/nova/nova.conf
 }
-wait_nova_api() { wait_for nova-api 120 http_answers "http://$LC_HOST:8774/"; }
+wait_nova_api() { wait_for nova-api 120 health_nova_api; }
 
 start_libvirt() {
   run_process virtlogd root /usr/sbin/virtlogd
   run_process libvirtd root /usr/sbin/libvirtd
-  wait_for libvirtd 60 nsx virsh -c qemu:///system version
+  wait_for libvirtd 60 health_libvirtd
 }
 
 start_nova_compute() {
@@ -114,8 +120,27 @@ nova_service_up() {
 
 # The compute host joins cell1 once it has reported.
 register_compute() {
-  wait_for nova-compute 180 nova_service_up compute
-  wait_for nova-metadata 60 http_answers "http://$LC_HOST:8775/"
+  wait_for nova-compute 180 health_nova_compute
+  wait_for nova-metadata 60 health_nova_metadata
   as_user nova nova-manage cell_v2 discover_hosts >>"$LC_LOGS/setup-nova.log" 2>&1 ||
     die_service nova-compute "nova-manage cell_v2 discover_hosts failed (log $LC_LOGS/setup-nova.log)"
 }
+
+health_nova_api() { http_answers "$LC_NOVA_URL/"; }
+health_nova_metadata() { http_answers "$LC_NOVA_METADATA_URL/"; }
+health_nova_conductor() { nova_service_up conductor; }
+health_nova_scheduler() { nova_service_up scheduler; }
+health_nova_compute() { nova_service_up compute; }
+health_libvirtd() { nsx virsh -c qemu:///system version; }
+health_virtlogd() { true; }  # alive is all it can say
+
+# The guests first, while libvirtd runs to destroy them.
+stop_nova_guests() {
+  is_running libvirtd || return 0
+  local domain
+  for domain in $(nsx virsh -c qemu:///system list --name 2>/dev/null | grep '^instance-' || true); do
+    nsx virsh -c qemu:///system destroy "$domain" >/dev/null && echo "  stopped guest $domain"
+  done
+}
+stop_nova() { stop_services nova-api nova-conductor nova-scheduler nova-metadata nova-compute; }
+stop_libvirt() { stop_services virtlogd libvirtd; }

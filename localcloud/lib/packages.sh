@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Debian 12's own OpenStack Zed, installed once, with no service started by the packages.
 
 LC_PACKAGES=(
@@ -76,9 +77,5 @@ SELECTIONS
         install -y -q --no-install-recommends "${missing[@]}"
   } >>"$LC_LOGS/apt.log" 2>&1 || status=$?
   [ -n "$created_policy" ] && rm -f /usr/sbin/policy-rc.d
-  if ((status != 0)); then
-    echo "local-cloud: apt-get failed (exit $status)" >&2
-    show_log "$LC_LOGS/apt.log"
-    exit 1
-  fi
+  ((status == 0)) || die_with_log "$LC_LOGS/apt.log" "apt-get failed (exit $status)"
 }

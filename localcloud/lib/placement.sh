@@ -1,4 +1,8 @@
-# Placement: the resource inventory Nova's scheduler reads, under uwsgi on port 8778.
+# shellcheck shell=bash
+# Placement: the resource inventory Nova's scheduler reads, under uwsgi.
+
+LC_PLACEMENT_PORT=8778
+LC_PLACEMENT_URL=http://$LC_HOST:$LC_PLACEMENT_PORT
 
 configure_placement() {
   write_config /etc/placement/placement.conf <<CONF
@@ -12,7 +16,7 @@ $(keystone_authtoken placement)
 [oslo_policy]
 policy_dirs = /etc/placement/policy.d
 CONF
-  write_uwsgi placement-api 8778 /usr/bin/placement-api placement 4
+  write_uwsgi placement-api "$LC_PLACEMENT_PORT" /usr/bin/placement-api placement 4
 }
 
 _init_placement() { as_user placement placement-manage db sync; }
@@ -21,4 +25,6 @@ init_placement() { once_per_version placement placement-api _init_placement; }
 start_placement() {
   run_process placement-api root /usr/bin/uwsgi_python311 --ini "$LC_STATE/uwsgi/placement-api.ini"
 }
-wait_placement() { wait_for placement-api 120 http_answers "http://$LC_HOST:8778/"; }
+wait_placement() { wait_for placement-api 120 health_placement_api; }
+health_placement_api() { http_answers "$LC_PLACEMENT_URL/"; }
+stop_placement() { stop_services placement-api; }
