@@ -19,6 +19,12 @@ from lxdhost import tokens
 from lxdhost.addressing import ContainerSlot
 from userdata import HostSpec, LxdProfile, container_slot_profile, render_host
 
+# The port's MAC and the network's MTU are known only once Neutron has answered. Rendering with
+# these stand-ins before anything exists gives user_data at least as long as the real one (every
+# MAC has 17 characters; no MTU has more than four digits).
+STAND_IN_MACADDRESS = "fa:16:3e:00:00:00"
+STAND_IN_MTU = 9000
+
 # Where LXD listens when its API is opened: every address of the host (its bridge's included).
 LXD_LISTEN_ADDRESS = "::"
 
@@ -121,6 +127,14 @@ def host_spec(args: LxdHostArgs, *, macaddress: str, mtu: int | None) -> HostSpe
     )
 
 
+def stand_in_user_data(args: LxdHostArgs) -> str:
+    """The host's user_data with stand-ins for the port's MAC and an unknown MTU: as long as the
+    real one or longer, and known before anything is created. `UserDataError` if userdata
+    refuses it (over Nova's limit, a bad option)."""
+    mtu = args.mtu or STAND_IN_MTU
+    return render_host(host_spec(args, macaddress=STAND_IN_MACADDRESS, mtu=mtu))
+
+
 class LxdHost(pulumi.ComponentResource):
     """An LXD host: port (security group, address pairs), server, optional floating IP."""
 
@@ -168,6 +182,9 @@ class LxdHost(pulumi.ComponentResource):
                 host_spec(args, macaddress=str(values[0]), mtu=_mtu_or_none(values[1]))
             )
         )
+        # Known during a preview, unlike user_data while the port is new: what the policy pack
+        # holds to Nova's limit before `pulumi up`.
+        max_bytes = len(stand_in_user_data(args).encode())
         self.server = openstack.compute.Instance(
             f"{name}-server",
             name=name,
@@ -175,6 +192,7 @@ class LxdHost(pulumi.ComponentResource):
             key_pair=args.key_pair,
             networks=[openstack.compute.InstanceNetworkArgs(port=self.port.id)],
             user_data=user_data,
+            metadata={tokens.USER_DATA_MAX_BYTES: str(max_bytes)},
             image_name=args.image_name if args.boot_volume_size is None else None,
             block_devices=boot_volume(args),
             # The server boots on a port that outlives it: a replacement (any user_data change)

@@ -26,6 +26,7 @@ from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+from lxdhost import tokens
 from lxdhost.offline import PROJECT_ROOT, encode_config, list_stacks
 from policy.__main__ import PACK_NAME, policies
 from tests.stacks import Stacks
@@ -195,12 +196,47 @@ def test_mandatory_violations_in_prod(
     assert [(d.resource, d.policy, d.level) for d in diagnostics] == [(resource, policy, MANDATORY)]
 
 
-def test_unknown_user_data_is_noted_during_a_preview_not_failed(analyze: Analyze) -> None:
-    diagnostics = analyze("dev", change={"lxd-1-server": {"userData": UNKNOWN}})
+# What `pulumi preview` of a new stack does not know yet, as the engine sends it: ids of the new
+# group and ports, and a server's user_data, which embeds its new port's MAC.
+NEW_STACK_UNKNOWNS = {
+    "hosts-members-ipv4": {"remoteGroupId": UNKNOWN, "securityGroupId": UNKNOWN},
+    "hosts-ssh-0.0.0.0-0": {"securityGroupId": UNKNOWN},
+    "lxd-a-server": {"userData": UNKNOWN, "networks": [{"port": UNKNOWN}]},
+}
+
+
+def test_a_new_stack_is_judged_at_preview_with_nothing_left_for_up(analyze: Analyze) -> None:
+    """Every rule judges a new stack's resources during the preview: the one violation, and no
+    note that a policy could not run (pulumi-policy's proxy used to stop the members rule at its
+    unknown group id and the server at its unknown user_data)."""
+    diagnostics = analyze("prod", {"sshIngress": ["0.0.0.0/0"]}, change=NEW_STACK_UNKNOWNS)
+    assert [(d.resource, d.policy, d.level) for d in diagnostics] == [
+        ("hosts-ssh-0.0.0.0-0", "no-world-admin-ingress-in-production", MANDATORY)
+    ]
+
+
+def test_a_user_data_bound_over_novas_limit_fails_the_preview(analyze: Analyze) -> None:
+    server = {"userData": UNKNOWN, "metadata": {tokens.USER_DATA_MAX_BYTES: "50000"}}
+    diagnostics = analyze("prod", change={"lxd-a-server": server})
+    assert [(d.resource, d.policy, d.level) for d in diagnostics] == [
+        ("lxd-a-server", "user-data-within-nova-limit", MANDATORY)
+    ]
+    assert (
+        "user_data can be up to 66668 bytes base64-encoded (metadata lxdhost-user-data-max-bytes)"
+        in diagnostics[0].message
+    )
+
+
+def test_unknown_user_data_without_a_bound_is_noted_once_for_up(analyze: Analyze) -> None:
+    server = {"userData": UNKNOWN, "metadata": {}}
+    diagnostics = analyze("dev", change={"lxd-1-server": server})
     assert [(d.resource, d.policy, d.level) for d in diagnostics] == [
         ("lxd-1-server", "user-data-within-nova-limit", ADVISORY)
     ]
-    assert "during preview" in diagnostics[0].message
+    assert diagnostics[0].message.endswith(
+        "userData is known only once the resources it depends on exist; `pulumi up` judges it "
+        "before the resource is created"
+    )
 
 
 def test_the_pack_serves_its_policies_when_run_as_pulumi_runs_it(stacks: Stacks) -> None:

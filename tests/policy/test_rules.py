@@ -124,6 +124,18 @@ def test_the_hosts_own_group_is_not_the_world(named: Named) -> None:
     assert rules.world_open_admin_ingress(rule, ADMIN_PORTS) == []
 
 
+def test_a_new_group_is_not_the_world_before_its_id_is_known(named: Named) -> None:
+    rule = {**named("dev", "hosts-members-ipv4"), "remoteGroupId": rules.UNKNOWN}
+    assert rules.world_open_admin_ingress(rule, ADMIN_PORTS) == []
+
+
+def test_a_prefix_known_only_after_a_create_is_left_for_up(named: Named) -> None:
+    rule = {**named(*SSH_RULE), "remoteIpPrefix": rules.UNKNOWN}
+    with pytest.raises(rules.UnknownInputError) as raised:
+        rules.world_open_admin_ingress(rule, ADMIN_PORTS)
+    assert raised.value.path == "remoteIpPrefix"
+
+
 SSH_RULE = ("dev", "hosts-ssh-203.0.113.0-24")
 
 
@@ -209,6 +221,65 @@ def test_the_shipped_servers_user_data_fits(resources: Resources) -> None:
         for server in resources(stack, tokens.INSTANCE):
             assert server.inputs["userData"]
             assert rules.user_data_within_nova_limit(server.inputs) == [], server.name
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param({}, id="as-shipped"),
+        pytest.param({"mtu": None}, id="mtu-from-the-network"),
+        pytest.param({"mtu": 1400}, id="mtu-set"),
+        pytest.param({"slotsPerHost": 12, "maxAddressPairs": 12}, id="more-slots"),
+    ],
+)
+def test_the_programs_user_data_bound_holds_the_real_user_data(
+    settings: dict[str, Any], resources: Resources
+) -> None:
+    """The metadata a preview judges is no smaller than the user_data `pulumi up` sends."""
+    for server in resources("dev", tokens.INSTANCE, **settings):
+        bound = int(server.inputs["metadata"][tokens.USER_DATA_MAX_BYTES])
+        assert len(server.inputs["userData"].encode()) <= bound, server.name
+
+
+@pytest.mark.parametrize(
+    ("max_bytes", "expected"),
+    [
+        pytest.param(49149, [], id="largest-that-fits"),
+        pytest.param(
+            49150,
+            [
+                "user_data can be up to 65536 bytes base64-encoded (metadata "
+                "lxdhost-user-data-max-bytes), 1 over Nova's limit of 65535: Nova will refuse to "
+                "boot the server"
+            ],
+            id="one-group-over",
+        ),
+    ],
+)
+def test_unknown_user_data_is_judged_by_its_bound(
+    max_bytes: int, expected: list[str], named: Named
+) -> None:
+    server = {
+        **named("dev", "lxd-1-server"),
+        "userData": rules.UNKNOWN,
+        "metadata": {tokens.USER_DATA_MAX_BYTES: str(max_bytes)},
+    }
+    assert rules.user_data_within_nova_limit(server) == expected
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        pytest.param({}, id="no-bound"),
+        pytest.param({tokens.USER_DATA_MAX_BYTES: "lots"}, id="not-a-number"),
+        pytest.param(rules.UNKNOWN, id="metadata-unknown"),
+    ],
+)
+def test_unknown_user_data_without_a_bound_is_left_for_up(metadata: Any, named: Named) -> None:
+    server = {**named("dev", "lxd-1-server"), "userData": rules.UNKNOWN, "metadata": metadata}
+    with pytest.raises(rules.UnknownInputError) as raised:
+        rules.user_data_within_nova_limit(server)
+    assert raised.value.path == "userData"
 
 
 @pytest.mark.parametrize(
@@ -370,6 +441,14 @@ def test_the_shipped_servers_have_no_security_groups(resources: Resources) -> No
             id="server-on-a-network-may-have-groups",
         ),
         pytest.param({"securityGroups": []}, [], id="empty-list"),
+        pytest.param(
+            {"securityGroups": ["default"], "networks": [{"port": rules.UNKNOWN}]},
+            [
+                "server booted on a port also sets security groups (default): they belong on the "
+                "port; on the server they fight with it on every update"
+            ],
+            id="new-port-is-a-port",
+        ),
     ],
 )
 def test_security_groups_on_a_server(

@@ -45,7 +45,11 @@ def test_changed_package_list_replaces_every_server(stacks: Stacks) -> None:
     assert sorted(c.name for c in servers) == [f"lxd-{x}-server" for x in "abcd"]
     for server in servers:
         assert server.action is Action.REPLACE
-        assert server.reasons() == ["user_data changed (packages)"]
+        # The user_data's bound, which the policy pack judges during a preview, moves with it.
+        assert server.reasons() == [
+            "user_data changed (packages)",
+            "metadata changed (lxdhost-user-data-max-bytes)",
+        ]
     assert [c for c in diff.changes if c.type != INSTANCE] == []
     assert sorted(c.name for c in diff.disruptive) == sorted(c.name for c in servers)
     # The same change on four servers is shown once.
@@ -147,7 +151,10 @@ def test_cli_diff_markdown_is_a_pull_request_comment(
     assert main(["plan", "--stack", "dev", "--diff", str(base), "--markdown"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("### Offline plan for `dev`: 1 resource(s) will be replaced")
-    assert "| `lxd-1-server` | Instance | **REPLACE** | user_data changed (packages) |" in out
+    assert (
+        "| `lxd-1-server` | Instance | **REPLACE** | user_data changed (packages)<br>"
+        "metadata changed (lxdhost-user-data-max-bytes) |"
+    ) in out
     assert "```diff\n" in out and "-- tmux" in out
 
 
@@ -162,7 +169,13 @@ def test_cli_diff_json_lists_replacements(
     [server] = document["changes"]
     assert (server["action"], server["disruptive"]) == ("replace", True)
     assert server["inputs"] == [
-        {"name": "userData", "paths": ["packages"], "because_of": None, "effect": "replace"}
+        {
+            "name": "metadata",
+            "paths": ["lxdhost-user-data-max-bytes"],
+            "because_of": None,
+            "effect": "update",
+        },
+        {"name": "userData", "paths": ["packages"], "because_of": None, "effect": "replace"},
     ]
 
 
