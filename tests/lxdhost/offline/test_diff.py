@@ -58,6 +58,22 @@ def test_changed_package_list_replaces_every_server(stacks: Stacks) -> None:
     assert text.count("+- jq") == 1
 
 
+def test_a_slot_change_updates_the_pairs_and_replaces_the_server(stacks: Stacks) -> None:
+    """The known cost of a slot change, as the README says: the port's pairs change in place, but
+    the slot profiles live in the user_data, so the server is replaced and every container on
+    it is lost. Until the slot profiles are managed on the live host, this test pins it; the
+    real engine named the same two steps (`pulumi preview --json`, issue 19)."""
+    diff = diff_plans(stacks.plan("dev"), stacks.plan("dev", slotsPerHost=8))
+    changes = by_name(diff)
+    assert {(c.name, c.action) for c in diff.changes} == {
+        ("lxd-1-port", Action.UPDATE),
+        ("lxd-1-server", Action.REPLACE),
+    }
+    assert changes["lxd-1-port"].reasons()[0].startswith("allowed_address_pairs changed")
+    assert changes["lxd-1-server"].reasons()[0].startswith("user_data changed (")
+    assert [c.name for c in diff.disruptive] == ["lxd-1-server"]
+
+
 def test_changed_ingress_cidr_replaces_nothing(stacks: Stacks) -> None:
     diff = diff_plans(stacks.plan("dev"), stacks.plan("dev", sshIngress=["198.51.100.0/24"]))
     assert diff.disruptive == ()
