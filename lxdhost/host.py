@@ -156,7 +156,11 @@ class LxdHost(pulumi.ComponentResource):
         problems = args.problems()
         if problems:
             raise ValueError(f"LxdHost {name}: " + "; ".join(problems))
-        super().__init__(tokens.LXD_HOST, name, None, opts)
+        # The most bytes the host's user_data can have, known before its port exists (the
+        # user_data embeds the port's MAC): the component's own input, which the engine hands to
+        # the policy pack during a preview and keeps in the stack's state, and no cloud sees.
+        props = {"userDataMaxBytes": len(stand_in_user_data(args).encode())}
+        super().__init__(tokens.LXD_HOST, name, props, opts)
         self.host_name = name
         child = pulumi.ResourceOptions(parent=self)
 
@@ -182,9 +186,6 @@ class LxdHost(pulumi.ComponentResource):
                 host_spec(args, macaddress=str(values[0]), mtu=_mtu_or_none(values[1]))
             )
         )
-        # Known during a preview, unlike user_data while the port is new: what the policy pack
-        # holds to Nova's limit before `pulumi up`.
-        max_bytes = len(stand_in_user_data(args).encode())
         self.server = openstack.compute.Instance(
             f"{name}-server",
             name=name,
@@ -192,7 +193,6 @@ class LxdHost(pulumi.ComponentResource):
             key_pair=args.key_pair,
             networks=[openstack.compute.InstanceNetworkArgs(port=self.port.id)],
             user_data=user_data,
-            metadata={tokens.USER_DATA_MAX_BYTES: str(max_bytes)},
             image_name=args.image_name if args.boot_volume_size is None else None,
             block_devices=boot_volume(args),
             # The server boots on a port that outlives it: a replacement (any user_data change)

@@ -3,11 +3,6 @@
 The engine, the offline plan and diff, the policy pack and the tests name resources by these.
 """
 
-# A host server's Nova metadata key: the most bytes its user_data can have, known before its port
-# exists (the user_data embeds the port's MAC), so that the policy pack can judge Nova's size limit
-# during a preview.
-USER_DATA_MAX_BYTES = "lxdhost-user-data-max-bytes"
-
 # The components (package:index:Name).
 LXD_HOST = "lxdhost:index:LxdHost"
 TENANT_NETWORK = "lxdhost:index:TenantNetwork"

@@ -106,8 +106,15 @@ def _world_open_admin_ingress(production: bool) -> Validate:
 def _user_data_within_nova_limit(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    if args.resource_type == tokens.INSTANCE:
-        _judge(rules.user_data_within_nova_limit, args, report_violation)
+    if args.resource_type == tokens.LXD_HOST:
+        _judge(rules.user_data_bound_within_nova_limit, args, report_violation)
+    elif args.resource_type == tokens.INSTANCE:
+        bounded = rules.is_lxd_host_server(args.resource_type, args.urn)
+        _judge(
+            lambda server: rules.user_data_within_nova_limit(server, bounded=bounded),
+            args,
+            report_violation,
+        )
 
 
 def _address_pairs_acceptable(
@@ -157,7 +164,8 @@ def policies() -> list[Policy]:
             name="user-data-within-nova-limit",
             description=(
                 f"Every server's user_data, base64-encoded, fits Nova's "
-                f"{rules.NOVA_USER_DATA_LIMIT}-byte limit."
+                f"{rules.NOVA_USER_DATA_LIMIT}-byte limit (during a preview, an LXD host's "
+                "userDataMaxBytes)."
             ),
             validate=_user_data_within_nova_limit,
             enforcement_level=EnforcementLevel.MANDATORY,

@@ -68,6 +68,10 @@ def is_lxd_host_port(resource_type: str, urn: str) -> bool:
     return resource_type == tokens.PORT and tokens.LXD_HOST in parent_types(urn)
 
 
+def is_lxd_host_server(resource_type: str, urn: str) -> bool:
+    return resource_type == tokens.INSTANCE and tokens.LXD_HOST in parent_types(urn)
+
+
 @dataclass(frozen=True)
 class AdminPort:
     """A TCP port no stack should open to the world, and the stack key that opens it."""
@@ -111,41 +115,47 @@ def world_open_admin_ingress(rule: Mapping[str, Any], ports: Mapping[int, AdminP
     ]
 
 
-def user_data_within_nova_limit(server: Mapping[str, Any]) -> list[str]:
+def user_data_within_nova_limit(server: Mapping[str, Any], *, bounded: bool = False) -> list[str]:
     """A server's user_data, base64-encoded as Nova stores it, within Nova's limit.
 
     While a new host's port does not exist, its user_data (which embeds the port's MAC) is
-    `UNKNOWN`; the program then states the most bytes it can have in the server's metadata
-    (`tokens.USER_DATA_MAX_BYTES`), and that bound is judged. `pulumi up` judges the real
-    user_data again before Nova gets it.
+    `UNKNOWN`. A server that is `bounded` belongs to an `LxdHost`, whose own input
+    `userDataMaxBytes` is judged instead (`user_data_bound_within_nova_limit`); `pulumi up`
+    judges the real user_data before Nova gets it.
     """
     user_data = server.get("userData")
-    if user_data is UNKNOWN:
-        return _user_data_bound_within_nova_limit(server)
+    if user_data is UNKNOWN and bounded:
+        return []
+    user_data = _known(server, "userData")
     if not user_data:
         return []
     encoded = _base64_length(len(str(user_data).encode()))
     if encoded <= NOVA_USER_DATA_LIMIT:
         return []
-    return [
-        f"user_data is {encoded} bytes base64-encoded, {encoded - NOVA_USER_DATA_LIMIT} over "
-        f"Nova's limit of {NOVA_USER_DATA_LIMIT}: Nova will refuse to boot the server"
-    ]
+    return [f"user_data is {encoded} bytes base64-encoded, {_over_nova_limit(encoded)}"]
 
 
-def _user_data_bound_within_nova_limit(server: Mapping[str, Any]) -> list[str]:
-    metadata = server.get("metadata")
-    max_bytes = metadata.get(tokens.USER_DATA_MAX_BYTES) if isinstance(metadata, Mapping) else None
-    if not isinstance(max_bytes, str) or not max_bytes.isdigit():
-        raise UnknownInputError("userData")
+def user_data_bound_within_nova_limit(host: Mapping[str, Any]) -> list[str]:
+    """An `LxdHost`'s `userDataMaxBytes`, the most bytes its server's user_data can have, known
+    before the host's port exists: base64-encoded, within Nova's limit."""
+    max_bytes = _known(host, "userDataMaxBytes")
+    if max_bytes is None:
+        return []
+    # Numbers reach policies as floats (protobuf's Struct has no integers).
     encoded = _base64_length(int(max_bytes))
     if encoded <= NOVA_USER_DATA_LIMIT:
         return []
     return [
-        f"user_data can be up to {encoded} bytes base64-encoded (metadata "
-        f"{tokens.USER_DATA_MAX_BYTES}), {encoded - NOVA_USER_DATA_LIMIT} over Nova's limit of "
-        f"{NOVA_USER_DATA_LIMIT}: Nova will refuse to boot the server"
+        f"user_data can be up to {encoded} bytes base64-encoded (the host's userDataMaxBytes), "
+        f"{_over_nova_limit(encoded)}"
     ]
+
+
+def _over_nova_limit(encoded: int) -> str:
+    return (
+        f"{encoded - NOVA_USER_DATA_LIMIT} over Nova's limit of {NOVA_USER_DATA_LIMIT}: Nova will "
+        "refuse to boot the server"
+    )
 
 
 def address_pairs_acceptable(port: Mapping[str, Any], max_pairs: int) -> list[str]:

@@ -224,62 +224,84 @@ def test_the_shipped_servers_user_data_fits(resources: Resources) -> None:
 
 
 @pytest.mark.parametrize(
-    "settings",
+    ("stack", "settings"),
     [
-        pytest.param({}, id="as-shipped"),
-        pytest.param({"mtu": None}, id="mtu-from-the-network"),
-        pytest.param({"mtu": 1400}, id="mtu-set"),
-        pytest.param({"slotsPerHost": 12, "maxAddressPairs": 12}, id="more-slots"),
+        *(pytest.param(stack, {}, id=f"{stack}-as-shipped") for stack in list_stacks()),
+        pytest.param("dev", {"mtu": None}, id="mtu-from-the-network"),
+        pytest.param("dev", {"mtu": 1400}, id="mtu-set"),
+        pytest.param("dev", {"slotsPerHost": 12, "maxAddressPairs": 12}, id="more-slots"),
     ],
 )
-def test_the_programs_user_data_bound_holds_the_real_user_data(
-    settings: dict[str, Any], resources: Resources
+def test_each_hosts_bound_holds_its_servers_real_user_data(
+    stack: str, settings: dict[str, Any], stacks: Stacks
 ) -> None:
-    """The metadata a preview judges is no smaller than the user_data `pulumi up` sends."""
-    for server in resources("dev", tokens.INSTANCE, **settings):
-        bound = int(server.inputs["metadata"][tokens.USER_DATA_MAX_BYTES])
-        assert len(server.inputs["userData"].encode()) <= bound, server.name
+    """The LxdHost's userDataMaxBytes, which a preview judges, is no smaller than the user_data
+    (with the port's MAC and the network's MTU) that `pulumi up` sends."""
+    run = stacks.run(stack, **settings)
+    hosts = run.of_type(tokens.LXD_HOST)
+    assert hosts
+    for host in hosts:
+        user_data = run.named(f"{host.name}-server").inputs["userData"]
+        assert 0 < len(user_data.encode()) <= host.inputs["userDataMaxBytes"], host.name
+
+
+def test_the_shipped_hosts_bounds_fit(resources: Resources) -> None:
+    for stack in list_stacks():
+        for host in resources(stack, tokens.LXD_HOST):
+            assert rules.user_data_bound_within_nova_limit(host.inputs) == [], host.name
 
 
 @pytest.mark.parametrize(
     ("max_bytes", "expected"),
     [
         pytest.param(49149, [], id="largest-that-fits"),
+        # As a policy reads it: protobuf's Struct has no integers.
+        pytest.param(49149.0, [], id="as-a-float"),
         pytest.param(
             49150,
             [
-                "user_data can be up to 65536 bytes base64-encoded (metadata "
-                "lxdhost-user-data-max-bytes), 1 over Nova's limit of 65535: Nova will refuse to "
-                "boot the server"
+                "user_data can be up to 65536 bytes base64-encoded (the host's userDataMaxBytes), "
+                "1 over Nova's limit of 65535: Nova will refuse to boot the server"
             ],
             id="one-group-over",
         ),
     ],
 )
-def test_unknown_user_data_is_judged_by_its_bound(
-    max_bytes: int, expected: list[str], named: Named
+def test_a_hosts_bound_is_held_to_novas_limit(
+    max_bytes: float, expected: list[str], named: Named
 ) -> None:
-    server = {
-        **named("dev", "lxd-1-server"),
-        "userData": rules.UNKNOWN,
-        "metadata": {tokens.USER_DATA_MAX_BYTES: str(max_bytes)},
-    }
-    assert rules.user_data_within_nova_limit(server) == expected
+    host = {**named("dev", "lxd-1"), "userDataMaxBytes": max_bytes}
+    assert rules.user_data_bound_within_nova_limit(host) == expected
+
+
+def test_an_lxd_hosts_unknown_user_data_is_left_to_its_bound(named: Named) -> None:
+    server = {**named("dev", "lxd-1-server"), "userData": rules.UNKNOWN}
+    assert rules.user_data_within_nova_limit(server, bounded=True) == []
 
 
 @pytest.mark.parametrize(
-    "metadata",
+    ("name", "key", "rule"),
     [
-        pytest.param({}, id="no-bound"),
-        pytest.param({tokens.USER_DATA_MAX_BYTES: "lots"}, id="not-a-number"),
-        pytest.param(rules.UNKNOWN, id="metadata-unknown"),
+        pytest.param(
+            "lxd-1", "userDataMaxBytes", rules.user_data_bound_within_nova_limit, id="bound"
+        ),
+        pytest.param("lxd-1-server", "userData", rules.user_data_within_nova_limit, id="unbounded"),
     ],
 )
-def test_unknown_user_data_without_a_bound_is_left_for_up(metadata: Any, named: Named) -> None:
-    server = {**named("dev", "lxd-1-server"), "userData": rules.UNKNOWN, "metadata": metadata}
+def test_unknown_user_data_without_a_known_bound_is_left_for_up(
+    name: str, key: str, rule: Callable[[Mapping[str, Any]], list[str]], named: Named
+) -> None:
     with pytest.raises(rules.UnknownInputError) as raised:
-        rules.user_data_within_nova_limit(server)
-    assert raised.value.path == "userData"
+        rule({**named("dev", name), key: rules.UNKNOWN})
+    assert raised.value.path == key
+
+
+def test_an_lxd_hosts_server_is_bounded(stacks: Stacks) -> None:
+    server = stacks.run("dev").named("lxd-1-server")
+    assert rules.is_lxd_host_server(server.type, server.urn)
+    # As the engine spells a server declared at the top of a program.
+    urn = "urn:pulumi:dev::lxdhost::openstack:compute/instance:Instance::bastion"
+    assert not rules.is_lxd_host_server(tokens.INSTANCE, urn)
 
 
 @pytest.mark.parametrize(
@@ -307,7 +329,10 @@ def test_user_data_size(size: int, message: str | None, named: Named) -> None:
     padded = user_data + "#" * (size - len(user_data.encode()))
     assert len(padded.encode()) == size
     expected = [] if message is None else [message]
-    assert rules.user_data_within_nova_limit({**server, "userData": padded}) == expected
+    # Once known (at `pulumi up`), an LXD host's user_data is judged itself, bound or not.
+    for bounded in (False, True):
+        judged = rules.user_data_within_nova_limit({**server, "userData": padded}, bounded=bounded)
+        assert judged == expected
 
 
 def test_multibyte_user_data_is_measured_in_bytes(named: Named) -> None:

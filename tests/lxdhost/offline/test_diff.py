@@ -45,17 +45,29 @@ def test_changed_package_list_replaces_every_server(stacks: Stacks) -> None:
     assert sorted(c.name for c in servers) == [f"lxd-{x}-server" for x in "abcd"]
     for server in servers:
         assert server.action is Action.REPLACE
-        # The user_data's bound, which the policy pack judges during a preview, moves with it.
-        assert server.reasons() == [
-            "user_data changed (packages)",
-            "metadata changed (lxdhost-user-data-max-bytes)",
-        ]
+        assert server.reasons() == ["user_data changed (packages)"]
     assert [c for c in diff.changes if c.type != INSTANCE] == []
     assert sorted(c.name for c in diff.disruptive) == sorted(c.name for c in servers)
     # The same change on four servers is shown once.
     text = render_diff_text(diff)
     assert "user_data of lxd-a-server, lxd-b-server, lxd-c-server, lxd-d-server:" in text
     assert text.count("+- jq") == 1
+
+
+def test_the_hosts_user_data_bound_moves_and_no_cloud_change_shows_it(stacks: Stacks) -> None:
+    """Each LxdHost's userDataMaxBytes (the policy pack's bound) grows with the package list, but
+    only the stack's state holds it: the diff names the servers' user_data and nothing else."""
+    base, current = stacks.plan("prod"), stacks.plan("prod", packages=["tmux", "jq", "htop"])
+
+    def bounds(plan: OfflinePlan) -> dict[str, Any]:
+        hosts = [r for r in plan.resources if r.type == tokens.LXD_HOST]
+        return {r.name: r.inputs["userDataMaxBytes"] for r in hosts}
+
+    assert all(bounds(base)[name] != bound for name, bound in bounds(current).items())
+    diff = diff_plans(base, current)
+    assert {(c.type, c.action) for c in diff.changes} == {(INSTANCE, Action.REPLACE)}
+    for change in diff.changes:
+        assert [i.name for i in change.inputs] == ["userData"]
 
 
 def test_a_slot_change_updates_the_pairs_and_replaces_the_server(stacks: Stacks) -> None:
@@ -167,10 +179,7 @@ def test_cli_diff_markdown_is_a_pull_request_comment(
     assert main(["plan", "--stack", "dev", "--diff", str(base), "--markdown"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("### Offline plan for `dev`: 1 resource(s) will be replaced")
-    assert (
-        "| `lxd-1-server` | Instance | **REPLACE** | user_data changed (packages)<br>"
-        "metadata changed (lxdhost-user-data-max-bytes) |"
-    ) in out
+    assert "| `lxd-1-server` | Instance | **REPLACE** | user_data changed (packages) |" in out
     assert "```diff\n" in out and "-- tmux" in out
 
 
@@ -185,13 +194,7 @@ def test_cli_diff_json_lists_replacements(
     [server] = document["changes"]
     assert (server["action"], server["disruptive"]) == ("replace", True)
     assert server["inputs"] == [
-        {
-            "name": "metadata",
-            "paths": ["lxdhost-user-data-max-bytes"],
-            "because_of": None,
-            "effect": "update",
-        },
-        {"name": "userData", "paths": ["packages"], "because_of": None, "effect": "replace"},
+        {"name": "userData", "paths": ["packages"], "because_of": None, "effect": "replace"}
     ]
 
 
