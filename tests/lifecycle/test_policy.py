@@ -14,6 +14,9 @@ import pytest
 import yaml
 from pulumi import automation as auto
 
+from lxdhost import tokens
+from policy import rules
+
 from .conftest import TOP, copy_checkout, pulumi_environment
 
 pytestmark = pytest.mark.lifecycle
@@ -66,6 +69,20 @@ def test_the_one_violation_is_the_world_open_ssh_rule(
     ]
     assert judged == [("hosts-ssh-0.0.0.0-0", "no-world-admin-ingress-in-production", "mandatory")]
     assert not [event.message for event in policy if "during preview" in event.message]
+
+
+def test_the_user_data_bound_is_the_hosts_own_input_and_no_servers(
+    preview_events: list[auto.EngineEvent],
+) -> None:
+    """What user-data-within-nova-limit judged at preview: the LxdHost's userDataMaxBytes, known
+    while its port is new, as the engine planned it; the server it bounds has no metadata."""
+    planned = [e.resource_pre_event.metadata.new for e in preview_events if e.resource_pre_event]
+    inputs = {
+        (state.type, state.urn.rsplit("::", 1)[-1]): state.inputs for state in planned if state
+    }
+    bound = inputs[(tokens.LXD_HOST, "lxd-1")]["userDataMaxBytes"]
+    assert isinstance(bound, int | float) and 0 < bound < rules.NOVA_USER_DATA_LIMIT
+    assert "metadata" not in inputs[(tokens.INSTANCE, "lxd-1-server")]
 
 
 def test_no_traceback_reaches_the_user(preview_events: list[auto.EngineEvent]) -> None:
