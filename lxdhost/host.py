@@ -19,6 +19,12 @@ from lxdhost import tokens
 from lxdhost.addressing import ContainerSlot
 from userdata import HostSpec, LxdProfile, container_slot_profile, render_host
 
+# The port's MAC and the network's MTU are known only once Neutron has answered. Rendering with
+# these stand-ins before anything exists gives user_data at least as long as the real one (every
+# MAC has 17 characters; no MTU has more than four digits).
+STAND_IN_MACADDRESS = "fa:16:3e:00:00:00"
+STAND_IN_MTU = 9000
+
 # Where LXD listens when its API is opened: every address of the host (its bridge's included).
 LXD_LISTEN_ADDRESS = "::"
 
@@ -121,6 +127,14 @@ def host_spec(args: LxdHostArgs, *, macaddress: str, mtu: int | None) -> HostSpe
     )
 
 
+def stand_in_user_data(args: LxdHostArgs) -> str:
+    """The host's user_data with stand-ins for the port's MAC and an unknown MTU: as long as the
+    real one or longer, and known before anything is created. `UserDataError` if userdata
+    refuses it (over Nova's limit, a bad option)."""
+    mtu = args.mtu or STAND_IN_MTU
+    return render_host(host_spec(args, macaddress=STAND_IN_MACADDRESS, mtu=mtu))
+
+
 class LxdHost(pulumi.ComponentResource):
     """An LXD host: port (security group, address pairs), server, optional floating IP."""
 
@@ -142,7 +156,11 @@ class LxdHost(pulumi.ComponentResource):
         problems = args.problems()
         if problems:
             raise ValueError(f"LxdHost {name}: " + "; ".join(problems))
-        super().__init__(tokens.LXD_HOST, name, None, opts)
+        # The most bytes the host's user_data can have, known before its port exists (the
+        # user_data embeds the port's MAC): the component's own input, which the engine hands to
+        # the policy pack during a preview and keeps in the stack's state, and no cloud sees.
+        props = {"userDataMaxBytes": len(stand_in_user_data(args).encode())}
+        super().__init__(tokens.LXD_HOST, name, props, opts)
         self.host_name = name
         child = pulumi.ResourceOptions(parent=self)
 

@@ -9,16 +9,10 @@ import pulumi
 import pulumi_openstack as openstack
 
 from lxdhost.config import STACK_KEYS_BY_FIELD, Settings
-from lxdhost.host import ContainerAccess, LxdHost, LxdHostArgs, host_spec
+from lxdhost.host import ContainerAccess, LxdHost, LxdHostArgs, stand_in_user_data
 from lxdhost.network import TenantNetwork, TenantNetworkArgs
 from lxdhost.security import HostSecurityGroup, HostSecurityGroupArgs
-from userdata import UserDataError, render_host
-
-# The port's MAC and the network's MTU are known only once Neutron has answered. Rendering with
-# these stand-ins before anything exists gives user_data at least as long as the real one (every
-# MAC has 17 characters; no MTU has more than four digits), so size errors surface up front.
-STAND_IN_MACADDRESS = "fa:16:3e:00:00:00"
-STAND_IN_MTU = 9000
+from userdata import UserDataError
 
 # userdata's field names -> the stack keys a user changes to fix them: each host option's own key,
 # and the slots for the size of the user_data and the profiles.
@@ -144,13 +138,8 @@ def user_data_problems(settings: Settings) -> list[str]:
     """
     problems = []
     for planned in settings.address_plan.hosts:
-        spec = host_spec(
-            user_data_args(settings, planned.host_name),
-            macaddress=STAND_IN_MACADDRESS,
-            mtu=settings.network.mtu or STAND_IN_MTU,
-        )
         try:
-            render_host(spec)
+            stand_in_user_data(user_data_args(settings, planned.host_name))
         except UserDataError as error:
             for problem in error.problems:
                 key = _USER_DATA_FIELD_KEYS.get(problem.field(), "hostNames")

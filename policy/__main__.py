@@ -1,9 +1,12 @@
 """The policy pack: policy/rules.py wired to Pulumi's policy SDK.
 
 `pulumi preview --policy-pack policy` and `pulumi up --policy-pack policy` run this file. A
-mandatory violation stops the preview or update; an advisory one is printed. Values that are only
-known after a create (a new port's MAC in a server's user_data) cannot be judged during a preview:
-Pulumi reports that as an advisory note, and `pulumi up` judges them before creating the server.
+mandatory violation stops the preview or update; an advisory one is printed.
+
+During a preview, inputs that depend on resources not created yet reach the rules as
+`rules.UNKNOWN` (pulumi-policy's own proxy would stop a rule at the first such input it touches,
+needed or not). A rule judges what is known; one that needs an unknown input is reported once, as
+an advisory note that says `pulumi up` will judge it.
 
 Pulumi hands the pack the configuration of the stack being judged (Pulumi.yaml's defaults and
 the stack file's values), so the settings the program validates against, lxdhost:maxAddressPairs
@@ -13,8 +16,9 @@ and lxdhost:lxdApiPort, are read from there rather than configured twice.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 # Pulumi runs this file with its own folder on sys.path. The rules are imported as the `policy`
 # package, as the tests and mypy see them, so the repository root goes on the path too.
@@ -29,6 +33,7 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from lxdhost import tokens
 from policy import rules
@@ -44,7 +49,43 @@ def _stack_setting(key: str, default: int) -> int:
     return default if value is None else value
 
 
-def _report(messages: list[str], report_violation: ReportViolation) -> None:
+class _JudgedAtUpError(UnknownValueError):
+    """What pulumi-policy reports as an advisory note during a preview, in the pack's words."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(UNKNOWN_STRING_VALUE, [path])
+        self.message = (
+            f"{path} is known only once the resources it depends on exist; "
+            "`pulumi up` judges it before the resource is created"
+        )
+
+
+def known_inputs(props: Any) -> Any:
+    """The resource's inputs as plain values, `rules.UNKNOWN` where the engine does not know
+    them yet. Reading pulumi-policy's proxy raises on an unknown value; iterating it does not."""
+    if isinstance(props, Mapping):
+        return {key: _known_item(props, key) for key in props}
+    if isinstance(props, Sequence) and not isinstance(props, str):
+        return [_known_item(props, index) for index in range(len(props))]
+    return props
+
+
+def _known_item(container: Any, key: Any) -> Any:
+    try:
+        return known_inputs(container[key])
+    except UnknownValueError:
+        return rules.UNKNOWN
+
+
+def _judge(
+    rule: Callable[[Mapping[str, Any]], list[str]],
+    args: ResourceValidationArgs,
+    report_violation: ReportViolation,
+) -> None:
+    try:
+        messages = rule(known_inputs(args.props))
+    except rules.UnknownInputError as unknown:
+        raise _JudgedAtUpError(unknown.path) from None
     for message in messages:
         report_violation(message, None)
 
@@ -56,8 +97,8 @@ def _world_open_admin_ingress(production: bool) -> Validate:
         if rules.is_production(rules.stack_of(args.urn)) != production:
             return
         lxd_api_port = _stack_setting("lxdApiPort", rules.LXD_API_PORT)
-        messages = rules.world_open_admin_ingress(args.props, rules.admin_ports(lxd_api_port))
-        _report(messages, report_violation)
+        ports = rules.admin_ports(lxd_api_port)
+        _judge(lambda rule: rules.world_open_admin_ingress(rule, ports), args, report_violation)
 
     return validate
 
@@ -65,8 +106,15 @@ def _world_open_admin_ingress(production: bool) -> Validate:
 def _user_data_within_nova_limit(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    if args.resource_type == tokens.INSTANCE:
-        _report(rules.user_data_within_nova_limit(args.props), report_violation)
+    if args.resource_type == tokens.LXD_HOST:
+        _judge(rules.user_data_bound_within_nova_limit, args, report_violation)
+    elif args.resource_type == tokens.INSTANCE:
+        bounded = rules.is_lxd_host_server(args.resource_type, args.urn)
+        _judge(
+            lambda server: rules.user_data_within_nova_limit(server, bounded=bounded),
+            args,
+            report_violation,
+        )
 
 
 def _address_pairs_acceptable(
@@ -74,21 +122,21 @@ def _address_pairs_acceptable(
 ) -> None:
     if args.resource_type == tokens.PORT:
         limit = _stack_setting("maxAddressPairs", rules.NEUTRON_MAX_ADDRESS_PAIRS)
-        _report(rules.address_pairs_acceptable(args.props, limit), report_violation)
+        _judge(lambda port: rules.address_pairs_acceptable(port, limit), args, report_violation)
 
 
 def _lxd_host_port_lets_containers_through(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
     if rules.is_lxd_host_port(args.resource_type, args.urn):
-        _report(rules.lxd_host_port_lets_containers_through(args.props), report_violation)
+        _judge(rules.lxd_host_port_lets_containers_through, args, report_violation)
 
 
 def _server_on_port_has_no_security_groups(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
     if args.resource_type == tokens.INSTANCE:
-        _report(rules.server_on_port_has_no_security_groups(args.props), report_violation)
+        _judge(rules.server_on_port_has_no_security_groups, args, report_violation)
 
 
 def policies() -> list[Policy]:
@@ -116,7 +164,8 @@ def policies() -> list[Policy]:
             name="user-data-within-nova-limit",
             description=(
                 f"Every server's user_data, base64-encoded, fits Nova's "
-                f"{rules.NOVA_USER_DATA_LIMIT}-byte limit."
+                f"{rules.NOVA_USER_DATA_LIMIT}-byte limit (during a preview, an LXD host's "
+                "userDataMaxBytes)."
             ),
             validate=_user_data_within_nova_limit,
             enforcement_level=EnforcementLevel.MANDATORY,

@@ -4,6 +4,10 @@ Inputs use the engine's property names (`remoteIpPrefix`, `allowedAddressPairs`,
 which is what a policy sees during `pulumi preview` and what `lxdhost.offline` records, so the
 tests feed these functions the program's own resources. Each rule returns one message per
 problem (none when the resource is fine); `policy/__main__.py` reports them to Pulumi.
+
+During a preview, an input that depends on a resource not created yet (a new security group's
+id, a new port's MAC in a server's user_data) is `UNKNOWN`. A rule reads such a value only if it
+needs it, and then judges what is known instead or raises `UnknownInputError`.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from lxdhost import tokens
 
@@ -25,6 +29,23 @@ LXD_API_PORT = 8443
 # Neutron's names for "any protocol" and for TCP in a security group rule.
 _ANY_PROTOCOL = {None, "", "any"}
 _TCP = {"tcp", "6"}
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+# An input the engine knows only once the resources it depends on exist: during a preview.
+UNKNOWN: Final = _Unknown()
+
+
+class UnknownInputError(Exception):
+    """A rule needs an input that is `UNKNOWN` during this preview; `pulumi up` judges it."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
 
 
 def stack_of(urn: str) -> str:
@@ -45,6 +66,10 @@ def parent_types(urn: str) -> list[str]:
 
 def is_lxd_host_port(resource_type: str, urn: str) -> bool:
     return resource_type == tokens.PORT and tokens.LXD_HOST in parent_types(urn)
+
+
+def is_lxd_host_server(resource_type: str, urn: str) -> bool:
+    return resource_type == tokens.INSTANCE and tokens.LXD_HOST in parent_types(urn)
 
 
 @dataclass(frozen=True)
@@ -69,12 +94,12 @@ def world_open_admin_ingress(rule: Mapping[str, Any], ports: Mapping[int, AdminP
     Neutron reads a rule with neither `remoteIpPrefix` nor a remote group as "from anywhere", a
     rule without a protocol as "any protocol" and one without a port range as "every port".
     """
-    if rule.get("direction") != "ingress":
+    if _known(rule, "direction") != "ingress":
         return []
     source = _world_source(rule)
     if source is None or _protocol(rule) not in _ANY_PROTOCOL | _TCP:
         return []
-    low, high = _port(rule.get("portRangeMin")), _port(rule.get("portRangeMax"))
+    low, high = _port(_known(rule, "portRangeMin")), _port(_known(rule, "portRangeMax"))
     exposed = [
         (number, port)
         for number, port in sorted(ports.items())
@@ -90,27 +115,56 @@ def world_open_admin_ingress(rule: Mapping[str, Any], ports: Mapping[int, AdminP
     ]
 
 
-def user_data_within_nova_limit(server: Mapping[str, Any]) -> list[str]:
-    """A server's user_data, base64-encoded as Nova stores it, within Nova's limit."""
+def user_data_within_nova_limit(server: Mapping[str, Any], *, bounded: bool = False) -> list[str]:
+    """A server's user_data, base64-encoded as Nova stores it, within Nova's limit.
+
+    While a new host's port does not exist, its user_data (which embeds the port's MAC) is
+    `UNKNOWN`. A server that is `bounded` belongs to an `LxdHost`, whose own input
+    `userDataMaxBytes` is judged instead (`user_data_bound_within_nova_limit`); `pulumi up`
+    judges the real user_data before Nova gets it.
+    """
     user_data = server.get("userData")
+    if user_data is UNKNOWN and bounded:
+        return []
+    user_data = _known(server, "userData")
     if not user_data:
         return []
     encoded = _base64_length(len(str(user_data).encode()))
     if encoded <= NOVA_USER_DATA_LIMIT:
         return []
+    return [f"user_data is {encoded} bytes base64-encoded, {_over_nova_limit(encoded)}"]
+
+
+def user_data_bound_within_nova_limit(host: Mapping[str, Any]) -> list[str]:
+    """An `LxdHost`'s `userDataMaxBytes`, the most bytes its server's user_data can have, known
+    before the host's port exists: base64-encoded, within Nova's limit."""
+    max_bytes = _known(host, "userDataMaxBytes")
+    if max_bytes is None:
+        return []
+    # Numbers reach policies as floats (protobuf's Struct has no integers).
+    encoded = _base64_length(int(max_bytes))
+    if encoded <= NOVA_USER_DATA_LIMIT:
+        return []
     return [
-        f"user_data is {encoded} bytes base64-encoded, {encoded - NOVA_USER_DATA_LIMIT} over "
-        f"Nova's limit of {NOVA_USER_DATA_LIMIT}: Nova will refuse to boot the server"
+        f"user_data can be up to {encoded} bytes base64-encoded (the host's userDataMaxBytes), "
+        f"{_over_nova_limit(encoded)}"
     ]
+
+
+def _over_nova_limit(encoded: int) -> str:
+    return (
+        f"{encoded - NOVA_USER_DATA_LIMIT} over Nova's limit of {NOVA_USER_DATA_LIMIT}: Nova will "
+        "refuse to boot the server"
+    )
 
 
 def address_pairs_acceptable(port: Mapping[str, Any], max_pairs: int) -> list[str]:
     """Allowed address pairs only with port security on, and no more than Neutron accepts."""
-    pairs: Sequence[Any] = port.get("allowedAddressPairs") or []
+    pairs: Sequence[Any] = _known(port, "allowedAddressPairs") or []
     if not pairs:
         return []
     problems = []
-    if port.get("portSecurityEnabled") is False:
+    if _known(port, "portSecurityEnabled") is False:
         problems.append(
             f"{len(pairs)} allowed address pairs on a port with port security off: Neutron "
             "refuses pairs without port security (choose lxdhost:containerAccess "
@@ -131,9 +185,9 @@ def lxd_host_port_lets_containers_through(port: Mapping[str, Any]) -> list[str]:
     drops those unless each is an allowed address pair (with its MAC: a pair without one stands
     for the port's own MAC) or port security is off.
     """
-    if port.get("portSecurityEnabled") is False:
+    if _known(port, "portSecurityEnabled") is False:
         return []
-    pairs: Sequence[Any] = port.get("allowedAddressPairs") or []
+    pairs: Sequence[Any] = _known(port, "allowedAddressPairs") or []
     if not pairs:
         return [
             "LXD host port with port security on and no allowed address pairs: Neutron will "
@@ -150,9 +204,12 @@ def lxd_host_port_lets_containers_through(port: Mapping[str, Any]) -> list[str]:
 
 def server_on_port_has_no_security_groups(server: Mapping[str, Any]) -> list[str]:
     """A server booted on pre-created ports takes its security groups from the ports."""
-    networks: Sequence[Any] = server.get("networks") or []
-    groups: Sequence[Any] = server.get("securityGroups") or []
-    if not groups or not any(network.get("port") for network in networks):
+    groups: Sequence[Any] = _known(server, "securityGroups") or []
+    if not groups:
+        return []
+    networks: Sequence[Any] = _known(server, "networks") or []
+    # A new port's id is UNKNOWN during a preview: still a port.
+    if not any(network.get("port") for network in networks):
         return []
     return [
         f"server booted on a port also sets security groups ({', '.join(map(str, groups))}): "
@@ -160,21 +217,30 @@ def server_on_port_has_no_security_groups(server: Mapping[str, Any]) -> list[str
     ]
 
 
+def _known(inputs: Mapping[str, Any], key: str) -> Any:
+    """The input `key`, which the rule cannot judge without: `UnknownInputError` if UNKNOWN."""
+    value = inputs.get(key)
+    if value is UNKNOWN:
+        raise UnknownInputError(key)
+    return value
+
+
 def _world_source(rule: Mapping[str, Any]) -> str | None:
-    prefix = rule.get("remoteIpPrefix")
+    prefix = _known(rule, "remoteIpPrefix")
     if prefix:
         try:
             network = ipaddress.ip_network(str(prefix), strict=False)
         except ValueError:
             return None
         return str(network) if network.prefixlen == 0 else None
+    # A group's id is UNKNOWN while the group is new: still a group, not the world.
     if rule.get("remoteGroupId") or rule.get("remoteAddressGroupId"):
         return None
     return "any address (no remote prefix or group)"
 
 
 def _protocol(rule: Mapping[str, Any]) -> str | None:
-    protocol = rule.get("protocol")
+    protocol = _known(rule, "protocol")
     return None if protocol is None else str(protocol).lower()
 
 

@@ -10,6 +10,10 @@ just the same, so the diff reports it as REBUILD and counts it with the replacem
 A replaced resource gets new ids and, for a port, a new MAC: every input of another resource
 that refers to one of its values (`<Port:lxd-1-port.mac_address>` inside a server's user_data)
 changes too, as `pulumi preview` would show it, and may replace that resource in turn.
+
+A component's inputs (an LxdHost's `userDataMaxBytes`, which the policy pack judges) reach no
+cloud: `pulumi preview` shows a change to them as an update of the component that only the
+stack's state records. The diff leaves them out; it is about what the cloud does.
 """
 
 from __future__ import annotations
@@ -195,7 +199,8 @@ def diff_plans(base: OfflinePlan, current: OfflinePlan) -> PlanDiff:
     input_changes: dict[str, list[InputChange]] = {}
     for key, resource in after.items():
         if key in before:
-            input_changes[key] = list(_input_changes(before[key], resource))
+            custom = resource.custom
+            input_changes[key] = list(_input_changes(before[key], resource)) if custom else []
 
     # A replacement changes the replaced resource's ids and MAC, so whatever refers to them
     # changes too: repeat until no new replacement appears (chains are short: port -> server).
@@ -210,7 +215,7 @@ def diff_plans(base: OfflinePlan, current: OfflinePlan) -> PlanDiff:
             break
         replaced |= newly
         for key, resource in after.items():
-            if key not in before:
+            if key not in before or not resource.custom:
                 continue
             known = {c.name for c in input_changes[key]}
             for name, value in resource.inputs.items():

@@ -22,6 +22,7 @@ import ipaddress
 import json
 import logging
 import runpy
+import signal
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -436,7 +437,14 @@ def run_program(
         pending = _resolve_into(_stack_exports(), keep_exports)
         return pulumi.Output.all(*pending).apply(lambda _: None) if pending else None
 
-    body()
+    # The program takes SIGINT over, as the owner of its process (lxdhost.interrupt); here the
+    # process is the caller's, which gets its own handler back.
+    sigint = signal.getsignal(signal.SIGINT)
+    try:
+        body()
+    finally:
+        if sigint is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, sigint)
     run.resources = list(monitor.records)
     run.invokes = list(recording.invokes)
     return run

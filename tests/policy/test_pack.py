@@ -50,7 +50,9 @@ Analyze = Callable[..., list[Diagnostic]]
 
 @pytest.fixture
 def analyze(stacks: Stacks, monkeypatch: pytest.MonkeyPatch) -> Analyze:
-    """The pack's diagnostics for every custom resource of a program run."""
+    """The pack's diagnostics for every resource of a program run: the engine hands the pack its
+    components too (an LxdHost's inputs are its `props`), as the step generator analyzes every
+    registration."""
 
     def diagnostics_of(
         stack: str,
@@ -71,8 +73,6 @@ def analyze(stacks: Stacks, monkeypatch: pytest.MonkeyPatch) -> Analyze:
         )
         diagnostics = []
         for resource in run.resources:
-            if not resource.custom:
-                continue
             inputs = {**resource.inputs, **(change or {}).get(resource.name, {})}
             properties = struct_pb2.Struct()
             properties.update(inputs)
@@ -195,12 +195,49 @@ def test_mandatory_violations_in_prod(
     assert [(d.resource, d.policy, d.level) for d in diagnostics] == [(resource, policy, MANDATORY)]
 
 
-def test_unknown_user_data_is_noted_during_a_preview_not_failed(analyze: Analyze) -> None:
-    diagnostics = analyze("dev", change={"lxd-1-server": {"userData": UNKNOWN}})
+# What `pulumi preview` of a new stack does not know yet, as the engine sends it: ids of the new
+# group and ports, and a server's user_data, which embeds its new port's MAC. An LxdHost's
+# userDataMaxBytes does not depend on the port: it is known.
+NEW_STACK_UNKNOWNS = {
+    "hosts-members-ipv4": {"remoteGroupId": UNKNOWN, "securityGroupId": UNKNOWN},
+    "hosts-ssh-0.0.0.0-0": {"securityGroupId": UNKNOWN},
+    **{
+        f"lxd-{host}-server": {"userData": UNKNOWN, "networks": [{"port": UNKNOWN}]}
+        for host in "abcd"
+    },
+}
+
+
+def test_a_new_stack_is_judged_at_preview_with_nothing_left_for_up(analyze: Analyze) -> None:
+    """Every rule judges a new stack's resources during the preview: the one violation, and no
+    note that a policy could not run (pulumi-policy's proxy used to stop the members rule at its
+    unknown group id and the server at its unknown user_data)."""
+    diagnostics = analyze("prod", {"sshIngress": ["0.0.0.0/0"]}, change=NEW_STACK_UNKNOWNS)
     assert [(d.resource, d.policy, d.level) for d in diagnostics] == [
-        ("lxd-1-server", "user-data-within-nova-limit", ADVISORY)
+        ("hosts-ssh-0.0.0.0-0", "no-world-admin-ingress-in-production", MANDATORY)
     ]
-    assert "during preview" in diagnostics[0].message
+
+
+def test_a_hosts_bound_over_novas_limit_fails_the_preview(analyze: Analyze) -> None:
+    change = {**NEW_STACK_UNKNOWNS, "lxd-a": {"userDataMaxBytes": 50000}}
+    diagnostics = analyze("prod", change=change)
+    assert [(d.resource, d.policy, d.level) for d in diagnostics] == [
+        ("lxd-a", "user-data-within-nova-limit", MANDATORY)
+    ]
+    assert (
+        "user_data can be up to 66668 bytes base64-encoded (the host's userDataMaxBytes)"
+        in diagnostics[0].message
+    )
+
+
+def test_a_hosts_known_user_data_over_novas_limit_fails_up(analyze: Analyze) -> None:
+    """At `pulumi up`, once the port exists, the server's own user_data is judged."""
+    change = {"lxd-a-server": {"userData": "#" * 50000}}
+    diagnostics = analyze("prod", change=change)
+    assert [(d.resource, d.policy, d.level) for d in diagnostics] == [
+        ("lxd-a-server", "user-data-within-nova-limit", MANDATORY)
+    ]
+    assert "user_data is 66668 bytes base64-encoded" in diagnostics[0].message
 
 
 def test_the_pack_serves_its_policies_when_run_as_pulumi_runs_it(stacks: Stacks) -> None:

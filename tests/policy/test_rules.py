@@ -124,6 +124,18 @@ def test_the_hosts_own_group_is_not_the_world(named: Named) -> None:
     assert rules.world_open_admin_ingress(rule, ADMIN_PORTS) == []
 
 
+def test_a_new_group_is_not_the_world_before_its_id_is_known(named: Named) -> None:
+    rule = {**named("dev", "hosts-members-ipv4"), "remoteGroupId": rules.UNKNOWN}
+    assert rules.world_open_admin_ingress(rule, ADMIN_PORTS) == []
+
+
+def test_a_prefix_known_only_after_a_create_is_left_for_up(named: Named) -> None:
+    rule = {**named(*SSH_RULE), "remoteIpPrefix": rules.UNKNOWN}
+    with pytest.raises(rules.UnknownInputError) as raised:
+        rules.world_open_admin_ingress(rule, ADMIN_PORTS)
+    assert raised.value.path == "remoteIpPrefix"
+
+
 SSH_RULE = ("dev", "hosts-ssh-203.0.113.0-24")
 
 
@@ -212,6 +224,87 @@ def test_the_shipped_servers_user_data_fits(resources: Resources) -> None:
 
 
 @pytest.mark.parametrize(
+    ("stack", "settings"),
+    [
+        *(pytest.param(stack, {}, id=f"{stack}-as-shipped") for stack in list_stacks()),
+        pytest.param("dev", {"mtu": None}, id="mtu-from-the-network"),
+        pytest.param("dev", {"mtu": 1400}, id="mtu-set"),
+        pytest.param("dev", {"slotsPerHost": 12, "maxAddressPairs": 12}, id="more-slots"),
+    ],
+)
+def test_each_hosts_bound_holds_its_servers_real_user_data(
+    stack: str, settings: dict[str, Any], stacks: Stacks
+) -> None:
+    """The LxdHost's userDataMaxBytes, which a preview judges, is no smaller than the user_data
+    (with the port's MAC and the network's MTU) that `pulumi up` sends."""
+    run = stacks.run(stack, **settings)
+    hosts = run.of_type(tokens.LXD_HOST)
+    assert hosts
+    for host in hosts:
+        user_data = run.named(f"{host.name}-server").inputs["userData"]
+        assert 0 < len(user_data.encode()) <= host.inputs["userDataMaxBytes"], host.name
+
+
+def test_the_shipped_hosts_bounds_fit(resources: Resources) -> None:
+    for stack in list_stacks():
+        for host in resources(stack, tokens.LXD_HOST):
+            assert rules.user_data_bound_within_nova_limit(host.inputs) == [], host.name
+
+
+@pytest.mark.parametrize(
+    ("max_bytes", "expected"),
+    [
+        pytest.param(49149, [], id="largest-that-fits"),
+        # As a policy reads it: protobuf's Struct has no integers.
+        pytest.param(49149.0, [], id="as-a-float"),
+        pytest.param(
+            49150,
+            [
+                "user_data can be up to 65536 bytes base64-encoded (the host's userDataMaxBytes), "
+                "1 over Nova's limit of 65535: Nova will refuse to boot the server"
+            ],
+            id="one-group-over",
+        ),
+    ],
+)
+def test_a_hosts_bound_is_held_to_novas_limit(
+    max_bytes: float, expected: list[str], named: Named
+) -> None:
+    host = {**named("dev", "lxd-1"), "userDataMaxBytes": max_bytes}
+    assert rules.user_data_bound_within_nova_limit(host) == expected
+
+
+def test_an_lxd_hosts_unknown_user_data_is_left_to_its_bound(named: Named) -> None:
+    server = {**named("dev", "lxd-1-server"), "userData": rules.UNKNOWN}
+    assert rules.user_data_within_nova_limit(server, bounded=True) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "rule"),
+    [
+        pytest.param(
+            "lxd-1", "userDataMaxBytes", rules.user_data_bound_within_nova_limit, id="bound"
+        ),
+        pytest.param("lxd-1-server", "userData", rules.user_data_within_nova_limit, id="unbounded"),
+    ],
+)
+def test_unknown_user_data_without_a_known_bound_is_left_for_up(
+    name: str, key: str, rule: Callable[[Mapping[str, Any]], list[str]], named: Named
+) -> None:
+    with pytest.raises(rules.UnknownInputError) as raised:
+        rule({**named("dev", name), key: rules.UNKNOWN})
+    assert raised.value.path == key
+
+
+def test_an_lxd_hosts_server_is_bounded(stacks: Stacks) -> None:
+    server = stacks.run("dev").named("lxd-1-server")
+    assert rules.is_lxd_host_server(server.type, server.urn)
+    # As the engine spells a server declared at the top of a program.
+    urn = "urn:pulumi:dev::lxdhost::openstack:compute/instance:Instance::bastion"
+    assert not rules.is_lxd_host_server(tokens.INSTANCE, urn)
+
+
+@pytest.mark.parametrize(
     ("size", "message"),
     [
         # 49149 bytes encode to 65532 base64 bytes; 49150 to 65536.
@@ -236,7 +329,10 @@ def test_user_data_size(size: int, message: str | None, named: Named) -> None:
     padded = user_data + "#" * (size - len(user_data.encode()))
     assert len(padded.encode()) == size
     expected = [] if message is None else [message]
-    assert rules.user_data_within_nova_limit({**server, "userData": padded}) == expected
+    # Once known (at `pulumi up`), an LXD host's user_data is judged itself, bound or not.
+    for bounded in (False, True):
+        judged = rules.user_data_within_nova_limit({**server, "userData": padded}, bounded=bounded)
+        assert judged == expected
 
 
 def test_multibyte_user_data_is_measured_in_bytes(named: Named) -> None:
@@ -370,6 +466,14 @@ def test_the_shipped_servers_have_no_security_groups(resources: Resources) -> No
             id="server-on-a-network-may-have-groups",
         ),
         pytest.param({"securityGroups": []}, [], id="empty-list"),
+        pytest.param(
+            {"securityGroups": ["default"], "networks": [{"port": rules.UNKNOWN}]},
+            [
+                "server booted on a port also sets security groups (default): they belong on the "
+                "port; on the server they fight with it on every update"
+            ],
+            id="new-port-is-a-port",
+        ),
     ],
 )
 def test_security_groups_on_a_server(

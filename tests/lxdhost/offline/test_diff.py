@@ -54,6 +54,38 @@ def test_changed_package_list_replaces_every_server(stacks: Stacks) -> None:
     assert text.count("+- jq") == 1
 
 
+def test_the_hosts_user_data_bound_moves_and_no_cloud_change_shows_it(stacks: Stacks) -> None:
+    """Each LxdHost's userDataMaxBytes (the policy pack's bound) grows with the package list, but
+    only the stack's state holds it: the diff names the servers' user_data and nothing else."""
+    base, current = stacks.plan("prod"), stacks.plan("prod", packages=["tmux", "jq", "htop"])
+
+    def bounds(plan: OfflinePlan) -> dict[str, Any]:
+        hosts = [r for r in plan.resources if r.type == tokens.LXD_HOST]
+        return {r.name: r.inputs["userDataMaxBytes"] for r in hosts}
+
+    assert all(bounds(base)[name] != bound for name, bound in bounds(current).items())
+    diff = diff_plans(base, current)
+    assert {(c.type, c.action) for c in diff.changes} == {(INSTANCE, Action.REPLACE)}
+    for change in diff.changes:
+        assert [i.name for i in change.inputs] == ["userData"]
+
+
+def test_a_slot_change_updates_the_pairs_and_replaces_the_server(stacks: Stacks) -> None:
+    """The known cost of a slot change, as the README says: the port's pairs change in place, but
+    the slot profiles live in the user_data, so the server is replaced and every container on
+    it is lost. Until the slot profiles are managed on the live host, this test pins it; the
+    real engine named the same two steps (`pulumi preview --json`, issue 19)."""
+    diff = diff_plans(stacks.plan("dev"), stacks.plan("dev", slotsPerHost=8))
+    changes = by_name(diff)
+    assert {(c.name, c.action) for c in diff.changes} == {
+        ("lxd-1-port", Action.UPDATE),
+        ("lxd-1-server", Action.REPLACE),
+    }
+    assert changes["lxd-1-port"].reasons()[0].startswith("allowed_address_pairs changed")
+    assert changes["lxd-1-server"].reasons()[0].startswith("user_data changed (")
+    assert [c.name for c in diff.disruptive] == ["lxd-1-server"]
+
+
 def test_changed_ingress_cidr_replaces_nothing(stacks: Stacks) -> None:
     diff = diff_plans(stacks.plan("dev"), stacks.plan("dev", sshIngress=["198.51.100.0/24"]))
     assert diff.disruptive == ()
