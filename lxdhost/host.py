@@ -8,6 +8,7 @@ address pairs let each container slot's IP *and* MAC through. The server boots o
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,6 +18,12 @@ import pulumi_openstack as openstack
 
 from lxdhost import tokens
 from lxdhost.addressing import ContainerSlot
+from lxdhost.server_status import (
+    HostServer,
+    reading_from_error,
+    reading_from_lookup,
+    status_warning,
+)
 from userdata import HostSpec, LxdProfile, container_slot_profile, render_host
 
 # The port's MAC and the network's MTU are known only once Neutron has answered. Rendering with
@@ -27,6 +34,9 @@ STAND_IN_MTU = 9000
 
 # Where LXD listens when its API is opened: every address of the host (its bridge's included).
 LXD_LISTEN_ADDRESS = "::"
+
+# The provider version the server lookup asks for: the one the resources are registered with.
+PROVIDER_VERSION = importlib.metadata.version("pulumi_openstack")
 
 
 class ContainerAccess(StrEnum):
@@ -68,6 +78,8 @@ class LxdHostArgs:
     floating_ip_pool: str | None = None
     # What the floating IP waits for: the router interface that makes the subnet reachable.
     floating_ip_depends_on: Sequence[pulumi.Resource] = ()
+    # The clouds.yaml entry (`openstack:cloud`) the `openstack` commands of a warning name.
+    os_cloud: str | None = None
 
     def problems(self) -> list[str]:
         found = []
@@ -146,6 +158,9 @@ class LxdHost(pulumi.ComponentResource):
     floating_ip_address: pulumi.Output[str | None]
     # slot name -> {"ip": ..., "mac": ...}
     container_slots: Mapping[str, Mapping[str, str]]
+    # Nova's status of the server (`ACTIVE`, `SHUTOFF`, `ERROR`, ...) as this run read it; None
+    # when there is no such server or it could not be read. Unknown for a server not created yet.
+    server_status: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -222,14 +237,37 @@ class LxdHost(pulumi.ComponentResource):
             slot.name: {"ip": str(slot.ip_address), "mac": slot.mac_address}
             for slot in args.container_slots
         }
+        # Only a server that exists has an id at preview: a new one is not looked up.
+        self.server_status = pulumi.Output.all(self.server.id, self.server.urn).apply(
+            lambda ids: self._check_server(HostServer(name, ids[0], ids[1], args.os_cloud))
+        )
         self.register_outputs(
             {
                 "name": name,
                 "fixed_ip": self.fixed_ip,
                 "floating_ip": self.floating_ip_address,
                 "container_slots": self.container_slots,
+                "server_status": self.server_status,
             }
         )
+
+    async def _check_server(self, server: HostServer) -> str | None:
+        """Read the server's status from Nova and warn, naming the host and what to run, when
+        it is not running. Failing to read it is a warning too, never the program's failure."""
+        try:
+            result = await pulumi.runtime.invoke_async(
+                tokens.GET_INSTANCE,
+                {"id": server.server_id},
+                opts=pulumi.InvokeOptions(parent=self, version=PROVIDER_VERSION),
+            )
+        except Exception as error:  # any failure to read is reported, never raised
+            reading = reading_from_error(str(error))
+        else:
+            reading = reading_from_lookup(result)
+        warning = status_warning(server, reading)
+        if warning is not None:
+            pulumi.log.warn(warning, resource=self)
+        return reading.status
 
 
 def address_pairs(

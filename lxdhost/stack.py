@@ -29,6 +29,12 @@ def neutron_name_prefix() -> str:
     return f"{pulumi.get_project()}-{pulumi.get_stack()}"
 
 
+def openstack_cloud() -> str | None:
+    """The clouds.yaml entry the stack's provider uses (`openstack:cloud`), which the hosts'
+    warnings name in their `openstack` commands; None when the environment names the cloud."""
+    return pulumi.Config("openstack").get("cloud")
+
+
 def declare_stack(settings: Settings, resource_name: str) -> dict[str, object]:
     """Declare the stack's resources; its exports, by name, in the order they are exported."""
     network = TenantNetwork("tenant", tenant_network_args(settings, resource_name))
@@ -48,6 +54,7 @@ def declare_stack(settings: Settings, resource_name: str) -> dict[str, object]:
         security_group_ids.append(group.security_group_id)
     key_pair = declare_key_pair(settings, resource_name)
     image_id = boot_image_id(settings)
+    os_cloud = openstack_cloud()
     hosts = [
         LxdHost(
             planned.host_name,
@@ -61,6 +68,7 @@ def declare_stack(settings: Settings, resource_name: str) -> dict[str, object]:
                 key_pair=key_pair,
                 image_id=image_id,
                 floating_ip_depends_on=network.floating_ip_dependencies,
+                os_cloud=os_cloud,
             ),
         )
         for planned in address_plan.hosts
@@ -70,6 +78,7 @@ def declare_stack(settings: Settings, resource_name: str) -> dict[str, object]:
             "fixedIp": host.fixed_ip,
             "floatingIp": host.floating_ip_address,
             "containerSlots": host.container_slots,
+            "serverStatus": host.server_status,
         }
         for host in hosts
     }
@@ -174,6 +183,7 @@ def host_args(
     key_pair: pulumi.Input[str] | None,
     image_id: pulumi.Input[str] | None,
     floating_ip_depends_on: Sequence[pulumi.Resource],
+    os_cloud: str | None = None,
 ) -> LxdHostArgs:
     """`LxdHostArgs` for one of the stack's hosts."""
     address_plan = settings.address_plan
@@ -198,4 +208,5 @@ def host_args(
         spec_template=hosts.spec_template,
         floating_ip_pool=settings.network.external_network if hosts.floating_ips else None,
         floating_ip_depends_on=floating_ip_depends_on,
+        os_cloud=os_cloud,
     )

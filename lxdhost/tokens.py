@@ -19,3 +19,6 @@ KEYPAIR = "openstack:compute/keypair:Keypair"
 PORT = "openstack:networking/port:Port"
 INSTANCE = "openstack:compute/instance:Instance"
 FLOATING_IP = "openstack:networking/floatingIp:FloatingIp"
+
+# pulumi-openstack's functions (data sources) the program calls while it runs.
+GET_INSTANCE = "openstack:compute/getInstanceV2:getInstanceV2"

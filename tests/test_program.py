@@ -448,6 +448,58 @@ def test_exports_the_plan_and_an_ssh_command_per_host(stacks: Stacks) -> None:
     }
 
 
+def test_each_existing_server_is_looked_up_once_and_a_running_one_warns_nothing(
+    stacks: Stacks,
+) -> None:
+    run = stacks.run("prod")
+    lookups = [i for i in run.invokes if i.token == tokens.GET_INSTANCE]
+    assert sorted(i.args["id"] for i in lookups) == sorted(
+        run.named(f"{name}-server").id for name in host_names(run)
+    )
+    assert run.warnings == []
+    assert {
+        name: host["serverStatus"] for name, host in run.exports["hosts"].items()
+    } == dict.fromkeys(host_names(run), "ACTIVE")
+
+
+@pytest.mark.parametrize(
+    ("status", "command"),
+    [
+        pytest.param("SHUTOFF", "server start", id="shutoff-start-it"),
+        pytest.param("ERROR", "server delete", id="error-delete-then-refresh"),
+    ],
+)
+def test_a_host_not_running_is_named_with_what_to_run(status: str, command: str) -> None:
+    run = run_program("prod", stack_config("prod"), mocks=CloudMocks({"lxd-c": status}))
+    server = run.named("lxd-c-server")
+    (warning,) = run.warnings
+    assert warning.startswith(f"LXD host lxd-c is down: its server {server.id} is")
+    assert f"`openstack --os-cloud production {command} {server.id}`" in warning
+    assert run.exports["hosts"]["lxd-c"]["serverStatus"] == status
+    assert run.exports["hosts"]["lxd-a"]["serverStatus"] == "ACTIVE"
+
+
+def test_a_host_in_error_is_told_the_replace_and_the_refresh() -> None:
+    run = run_program("local", stack_config("local"), mocks=CloudMocks({"lxd-1": "ERROR"}))
+    (warning,) = run.warnings
+    assert f"`pulumi up --replace '{run.named('lxd-1-server').urn}'`" in warning
+    assert "`pulumi up --refresh`" in warning
+
+
+def test_a_status_the_lookup_refuses_is_still_named_and_the_program_goes_on(
+    stacks: Stacks,
+) -> None:
+    # The data source fails on REBOOT, SUSPENDED and others outside its list: the failure is a
+    # warning, and every resource is still declared.
+    run = run_program("dev", stack_config("dev"), mocks=CloudMocks({"lxd-1": "SUSPENDED"}))
+    (warning,) = run.warnings
+    assert "SUSPENDED" in warning and "server resume" in warning
+    assert run.exports["hosts"]["lxd-1"]["serverStatus"] == "SUSPENDED"
+    assert sorted(r.urn for r in run.resources) == sorted(
+        r.urn for r in stacks.run("dev").resources
+    )
+
+
 class CountingMocks(CloudMocks):
     """The cloud mocks, counting every resource the program asks for."""
 

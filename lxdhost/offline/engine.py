@@ -80,6 +80,8 @@ class ProgramRun:
     resources: list[RecordedResource] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
     invokes: list[RecordedInvoke] = field(default_factory=list)
+    # What the program told the user with `pulumi.log.warn`, in the order it did.
+    warnings: list[str] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -96,18 +98,29 @@ def _fake_id(type_: str, name: str) -> str:
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
 
+# The statuses the provider's getInstanceV2 data source answers with, lower-cased, as
+# `powerState`; it fails on any other (data_source_openstack_compute_instance_v2.go).
+_LOOKUP_POWER_STATES = frozenset(
+    {"active", "shutoff", "error", "migrating", "shelved_offloaded", "shelved", "paused"}
+)
+
+
 class CloudMocks(pulumi.runtime.Mocks):
     """Answers like Neutron and Nova would, deterministically.
 
     Ports get a `fa:16:3e:…` MAC (Neutron's default base_mac) and the next free address from
-    their subnet's allocation pool; servers get the port's address as `access_ip_v4`.
+    their subnet's allocation pool; servers get the port's address as `access_ip_v4`, and a
+    lookup of a server finds it ACTIVE, or in the status `server_status` gives its name (Nova's
+    status, e.g. `ERROR`, `SHUTOFF`; `DELETED` for a server Nova no longer has).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, server_status: Mapping[str, str] | None = None) -> None:
         self._pools: dict[str, list[str]] = {}  # subnet id -> free addresses, in order
         self._subnet_gateways: dict[str, str] = {}
         self._port_count = 0
         self._port_ips: dict[str, str] = {}  # port id -> fixed ip
+        self._server_status = dict(server_status or {})  # server name -> Nova's status
+        self._server_names: dict[str, str] = {}  # server id -> name
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
@@ -141,7 +154,21 @@ class CloudMocks(pulumi.runtime.Mocks):
                 "subnetId": subnet_id,
                 "networkId": _fake_id("net-of", subnet_id),
             }, []
+        if args.token == tokens.GET_INSTANCE:
+            return self._server_lookup(str(args.args.get("id") or ""))
         return dict(args.args), []
+
+    def _server_lookup(self, server_id: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """As the provider's getInstanceV2 answers: the status, lower-cased, as `powerState`;
+        nothing for a server Nova does not have; a failure for a status outside its list,
+        which the real engine reports as the invoke's error."""
+        name = self._server_names.get(server_id)
+        status = self._server_status.get(name, "ACTIVE") if name is not None else "DELETED"
+        if status == "DELETED":
+            return {}, []
+        if status.lower() not in _LOOKUP_POWER_STATES:
+            return {}, [("id", f"Invalid power_state for instance {server_id}: {status}")]
+        return {"id": server_id, "powerState": status.lower()}, []
 
     def _handlers(self) -> dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]]:
         return {
@@ -197,6 +224,7 @@ class CloudMocks(pulumi.runtime.Mocks):
         networks = inputs.get("networks") or []
         port_id = networks[0].get("port") if networks else None
         ip = self._port_ips.get(str(port_id), "")
+        self._server_names[resource_id] = str(inputs.get("name", ""))
         return {**inputs, "accessIpV4": ip, "networks": [{**n, "fixedIpV4": ip} for n in networks]}
 
     def _floating_ip(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -210,9 +238,13 @@ class ProgramLog(logging.Logger):
     def __init__(self) -> None:
         super().__init__("lxdhost.offline.program")
         self.errors: list[str] = []
+        self.warnings: list[str] = []
 
     def error(self, msg: object, *args: Any, **kwargs: Any) -> None:
         self.errors.append(str(msg))
+
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        self.warnings.append(str(msg))
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -447,6 +479,7 @@ def run_program(
             signal.signal(signal.SIGINT, sigint)
     run.resources = list(monitor.records)
     run.invokes = list(recording.invokes)
+    run.warnings = list(log.warnings)
     return run
 
 

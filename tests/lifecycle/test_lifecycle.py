@@ -2,21 +2,24 @@
 
 The tests run in file order and share one stack: up, the engine's and the cloud's view of it,
 the host over SSH, a container through Neutron's real rules and the rules that drop what the
-port does not allow, drift, and destroy.
+port does not allow, drift, a host stopped out of band named on preview, and destroy.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import shlex
 import subprocess
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 import yaml
 from openstack.connection import Connection
+from pulumi import automation as auto
 
 from hostimage.build import CONTAINER_IMAGE_PATH
 
@@ -30,6 +33,8 @@ IMAGE_ALIAS = "lxdhost-container"
 CONTAINER = "web1"
 # Outside every slot's pair: traffic from it must be dropped by the agent's rules.
 STRAY_ADDRESS = "192.168.0.250"
+# Nova's stop waits up to 60 s for the guest to power off; a start boots it again (TCG).
+POWER_TIMEOUT = 300
 
 
 def changes(counts: Mapping[str, int] | None) -> dict[str, int]:
@@ -66,6 +71,17 @@ def mac_drops(port_id: str) -> int:
         for line in listed.splitlines()
         if line.startswith("-j DROP") and "pcnt =" in line
     )
+
+
+def host_warnings(events: list[auto.EngineEvent], host_name: str) -> list[str]:
+    """The engine's warnings about this LXD host, as its diagnostics events carry them."""
+    return [
+        event.diagnostic_event.message.strip()
+        for event in events
+        if event.diagnostic_event is not None
+        and event.diagnostic_event.severity == "warning"
+        and f"LXD host {host_name} " in event.diagnostic_event.message
+    ]
 
 
 def first_host(local_stack: LocalStack, cloud: Connection) -> tuple[Host, Any, str]:
@@ -248,6 +264,51 @@ def test_a_pair_removed_out_of_band_is_seen_by_refresh_and_restored_by_up(
         lambda: pings(host, CONTAINER, gateway, attempts=1),
         180,
     )
+
+
+def test_a_stopped_host_is_named_on_preview_with_the_command_that_starts_it(
+    local_stack: LocalStack, cloud: Connection
+) -> None:
+    host = hosts_of(local_stack.outputs())[0]
+    (server,) = list(cloud.compute.servers(name=f"^{host.name}$"))
+    cloud.compute.stop_server(server)
+    try:
+        cloud.compute.wait_for_server(server, status="SHUTOFF", wait=POWER_TIMEOUT)
+        events: list[auto.EngineEvent] = []
+        stopped = local_stack.timed(
+            "preview (host stopped)", local_stack.stack.preview, on_event=events.append
+        )
+        # The provider alone sees nothing: the warning is what tells.
+        assert changes(stopped.change_summary) == {}
+        (warning,) = host_warnings(events, host.name)
+        assert f"its server {server.id} is SHUTOFF" in warning, warning
+        command = re.search(r"`(openstack [^`]* server start [^`]*)`", warning)
+        assert command is not None, warning
+        assert command.group(1) == (
+            f"openstack --os-cloud {SETTINGS['LC_CLOUD']} server start {server.id}"
+        )
+        # The runbook's fix is the command the warning gives, run as a user would.
+        began = time.monotonic()
+        subprocess.run(shlex.split(command.group(1)), check=True, timeout=120)
+        cloud.compute.wait_for_server(server, status="ACTIVE", wait=POWER_TIMEOUT)
+    finally:
+        # Whatever failed, the suite goes on with a running host.
+        if cloud.compute.get_server(server.id).status == "SHUTOFF":
+            cloud.compute.start_server(server)
+            cloud.compute.wait_for_server(server, status="ACTIVE", wait=POWER_TIMEOUT)
+    wait_for(
+        f"{host.name}: SSH after the start",
+        lambda: host.ssh_status("true", 30).returncode == 0,
+        READY_TIMEOUT,
+    )
+    local_stack.figures["start to SSH"] = time.monotonic() - began
+    print(f"---- start to SSH: {local_stack.figures['start to SSH']:.1f} s")
+    events = []
+    started = local_stack.timed(
+        "preview (host started)", local_stack.stack.preview, on_event=events.append
+    )
+    assert changes(started.change_summary) == {}
+    assert host_warnings(events, host.name) == []
 
 
 def test_destroy_leaves_the_project_empty(local_stack: LocalStack, cloud: Connection) -> None:

@@ -5,6 +5,7 @@ Assertions run inside `Output.apply` in `@pulumi.runtime.test` functions, which 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from ipaddress import IPv4Address
 from typing import Any
@@ -241,3 +242,68 @@ def test_slot_profiles_carry_address_gateway_dns_and_mac() -> None:
         "10.0.0.1",
         ["10.0.0.2"],
     )
+
+
+class NewServerAtPreview(LeasingMocks):
+    """A preview of a new stack: the engine has no id for a server it has not created."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        resource_id, outputs = super().new_resource(args)
+        return ("" if args.typ == tokens.INSTANCE else resource_id), outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        self.calls.append(args.token)
+        return super().call(args)
+
+
+def test_a_server_not_created_yet_is_not_looked_up() -> None:
+    mocks = NewServerAtPreview()
+    pulumi.runtime.set_mocks(mocks, project="lxdhost", stack="unit", preview=True)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def declare() -> pulumi.Output[Any]:
+        return LxdHost("lxd-1", args()).server_status
+
+    declare()  # waits for every apply, the lookup's included, had it been started
+    assert mocks.calls == []
+
+
+class WarningsKept(logging.Logger):
+    def __init__(self) -> None:
+        super().__init__("test_host.warnings")
+        self.warnings: list[str] = []
+
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        self.warnings.append(str(msg))
+
+
+class NovaDoesNotAnswer(LeasingMocks):
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        if args.token == tokens.GET_INSTANCE:
+            return {}, [("id", "Nova did not answer")]
+        return super().call(args)
+
+
+def test_a_lookup_that_fails_is_a_warning_naming_the_host_not_a_failure() -> None:
+    log = WarningsKept()
+    pulumi.runtime.set_mocks(
+        NovaDoesNotAnswer(), project="lxdhost", stack="unit", preview=False, logger=log
+    )
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def declare() -> pulumi.Output[None]:
+        def check(status: str | None) -> None:
+            assert status is None
+
+        return LxdHost("lxd-1", args(os_cloud="prod")).server_status.apply(check)
+
+    declare()
+    (warning,) = log.warnings
+    assert warning.startswith("LXD host lxd-1: the status of its server ")
+    assert "Nova did not answer" in warning and "openstack --os-cloud prod server show" in warning
