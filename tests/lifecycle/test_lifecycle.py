@@ -132,6 +132,58 @@ def test_preview_right_after_up_has_no_changes(local_stack: LocalStack) -> None:
     assert changes(result.change_summary) == {}
 
 
+REPLACING_OPS = {"replace", "create-replacement", "delete-replaced"}
+
+
+def engine_steps(events: list[auto.EngineEvent]) -> dict[str, str]:
+    """Each cloud resource's step in a preview, by name: `replace` or the op, `same` left out.
+    Components are left out: their inputs reach no cloud (the offline diff leaves them out too)."""
+    steps: dict[str, set[str]] = {}
+    for event in events:
+        pre = event.resource_pre_event
+        if pre is None or pre.metadata.type.startswith(("lxdhost:", "pulumi:")):
+            continue
+        steps.setdefault(pre.metadata.urn.rsplit("::", 1)[1], set()).add(pre.metadata.op.value)
+    return {
+        name: "replace" if ops & REPLACING_OPS else ops.pop()
+        for name, ops in steps.items()
+        if ops != {"same"}
+    }
+
+
+def offline_plan(local_stack: LocalStack, *arguments: str) -> Any:
+    """`python -m lxdhost plan --stack local --json ...` in the stack's copy of the checkout."""
+    result = subprocess.run(
+        ["venv/bin/python", "-m", "lxdhost", "plan", "--stack", "local", "--json", *arguments],
+        cwd=local_stack.path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stdout + result.stderr  # 1: it replaces
+    return json.loads(result.stdout)
+
+
+def test_a_slot_change_previews_as_the_offline_plan_said(local_stack: LocalStack) -> None:
+    base = local_stack.path / "plan-base.json"
+    base.write_text(json.dumps(offline_plan(local_stack)))
+    slots = local_stack.stack.get_config("lxdhost:slotsPerHost")
+    local_stack.stack.set_config("lxdhost:slotsPerHost", auto.ConfigValue("8"))
+    try:
+        offline = offline_plan(local_stack, "--diff", str(base))
+        events: list[auto.EngineEvent] = []
+        local_stack.timed(
+            "preview (slot change)", local_stack.stack.preview, on_event=events.append
+        )
+    finally:
+        local_stack.stack.set_config("lxdhost:slotsPerHost", slots)
+    said = {change["name"]: change["action"] for change in offline["changes"]}
+    # Fewer slots: the port's pairs are updated, and the server, whose user_data holds the slot
+    # profiles, is replaced with every container on it (until the profiles are managed live).
+    assert said == {"lxd-1-port": "update", "lxd-1-server": "replace"}, offline
+    assert engine_steps(events) == said
+    assert offline["replaces"] == ["lxd-1-server"]
+    unchanged = local_stack.stack.preview(expect_no_changes=True, color="never")
+    assert changes(unchanged.change_summary) == {}
+
+
 def test_the_host_comes_up_with_lxd_on_br0(local_stack: LocalStack, cloud: Connection) -> None:
     for host in hosts_of(local_stack.outputs()):
         wait_for(
