@@ -35,7 +35,7 @@ from tests.userdata.support import EXAMPLES
 from userdata import HostSpec, build_cloud_config, render_host
 from userdata.hostfile import load_host_file
 from userdata.lxd import NETWORK_CONFIG_KEY, LxdProfile
-from userdata.network import BRING_UP_PATH
+from userdata.network import BRING_UP_PATH, READY_PATH
 
 # Each generated case runs a real command: enough to vary every knob, few enough to stay quick.
 CASES_PER_COMBINATION = 4
@@ -273,22 +273,34 @@ def test_generated_slot_network_configs_are_read_by_cloud_init_netplan_and_ifupd
 
 
 @pytest.mark.parametrize("host_network", ["netplan", "ifupdown"])
-def test_bring_up_scripts_pass_shellcheck_as_posix_sh(host_network: str, tmp_path: Path) -> None:
+def test_bring_up_and_ready_scripts_pass_shellcheck_as_posix_sh(
+    host_network: str, tmp_path: Path
+) -> None:
     SHELLCHECK.require()
     judged = 0
-    for interface, bridge in [("ens3", "br0"), ("enp1s0", "lxdbr-1"), ("eth0", "br_0.1")]:
+    # With a MAC (as on every stack) the bring-up finds the NIC by it: that branch is judged too.
+    for interface, bridge, macaddress in [
+        ("ens3", "br0", None),
+        ("enp1s0", "lxdbr-1", "fa:16:3e:12:34:56"),
+        ("eth0", "br_0.1", "fa:16:3e:ab:cd:ef"),
+    ]:
         spec = HostSpec(
             distro="debian",
             host_network=host_network,  # type: ignore[arg-type]
             interface=interface,
             bridge=bridge,
+            macaddress=macaddress,
             bring_up="in-place",
         )
-        scripts = [f for f in write_files_of(render_host(spec)) if f["path"] == BRING_UP_PATH]
-        assert [f["permissions"] for f in scripts] == ["0755"]
-        path = tmp_path / f"bring-up-{interface}"
-        path.write_text(scripts[0]["content"], encoding="utf-8")
-        result = SHELLCHECK.run("--shell=sh", "--severity=style", path)
-        assert result.returncode == 0, result.stdout + scripts[0]["content"]
-        judged += 1
-    assert judged == 3
+        scripts = [
+            f for f in write_files_of(render_host(spec)) if f["path"] in (BRING_UP_PATH, READY_PATH)
+        ]
+        assert sorted(f["path"] for f in scripts) == sorted([BRING_UP_PATH, READY_PATH])
+        for script in scripts:
+            assert script["permissions"] == "0755"
+            path = tmp_path / f"{script['path'].rsplit('/', 1)[1]}-{interface}"
+            path.write_text(script["content"], encoding="utf-8")
+            result = SHELLCHECK.run("--shell=sh", "--severity=style", path)
+            assert result.returncode == 0, result.stdout + script["content"]
+            judged += 1
+    assert judged == 6
