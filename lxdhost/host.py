@@ -25,12 +25,13 @@ from lxdhost.server_status import (
     status_warning,
 )
 from userdata import HostSpec, LxdProfile, container_slot_profile, render_host
+from userdata.network import MAX_MTU
 
 # The port's MAC and the network's MTU are known only once Neutron has answered. Rendering with
 # these stand-ins before anything exists gives user_data at least as long as the real one (every
-# MAC has 17 characters; no MTU has more than four digits).
+# MAC has 17 characters; the largest MTU the user-data accepts has as many digits as any other).
 STAND_IN_MACADDRESS = "fa:16:3e:00:00:00"
-STAND_IN_MTU = 9000
+STAND_IN_MTU = MAX_MTU
 
 # Where LXD listens when its API is opened: every address of the host (its bridge's included).
 LXD_LISTEN_ADDRESS = "::"

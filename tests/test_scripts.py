@@ -3,6 +3,7 @@ sets and another reads is seen as set."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from tests.installed import PROJECT_ROOT, SHELLCHECK
@@ -25,3 +26,19 @@ def test_shell_files_cover_the_local_cloud_and_the_scripts() -> None:
 def test_scripts_and_local_cloud_pass_shellcheck() -> None:
     result = SHELLCHECK.run("--external-sources", "--format=gcc", *shell_files())
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_script_that_fails_in_a_phase_names_the_phase(tmp_path: Path) -> None:
+    script = tmp_path / "steps"
+    script.write_text(
+        "#!/usr/bin/env bash\nset -euo pipefail\n"
+        f". {PROJECT_ROOT / 'scripts/lib/log.sh'}\n"
+        "passes() { true; }\nfails() { false; echo 'set -e still holds in a phase'; }\n"
+        'phase "first part" passes\nphase "second part" fails\nphase "third part" passes\n'
+    )
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "first part: done in" in result.stdout
+    assert "set -e still holds" not in result.stdout
+    assert "third part" not in result.stdout
+    assert "steps: second part: failed (exit 1) after" in result.stderr

@@ -2,7 +2,8 @@
 # Progress and failure lines for every script of the project; sourced, never run.
 #
 #   say MESSAGE              a line, with the seconds since the script started
-#   phase TITLE COMMAND...   COMMAND as a named, timed part: its start, then its duration
+#   phase TITLE COMMAND...   COMMAND as a named, timed part: its start, then its duration; a
+#                            script that exits in it says which part failed (log_exit, EXIT)
 #   show_log FILE            the end of a log, to go with a failure
 #   die MESSAGE              "SCRIPT: MESSAGE (at FILE:LINE)" on stderr, then exit 1
 #   die_with_log FILE MESSAGE  the same, with the end of FILE
@@ -18,14 +19,29 @@ _elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }
 
 say() { printf '[%6ss] %s\n' "$(_elapsed "$LOG_STARTED")" "$*"; }
 
+# The phase running now, and when it started: a script that exits inside it (set -e) names it
+# from its EXIT trap (log_exit). `"$@" || ...` would turn set -e off inside a function phase runs.
+LOG_PHASE=""
+LOG_PHASE_STARTED=""
+
 phase() {
   local title=$1 started
   shift
   started=$(date +%s.%N)
   say "$title ..."
+  LOG_PHASE=$title LOG_PHASE_STARTED=$started
   "$@"
+  LOG_PHASE=""
   say "$title: done in $(_elapsed "$started") s"
 }
+
+# For an EXIT trap, with the exit status: names the phase the script failed in, if any.
+log_exit() {
+  if [ "$1" -ne 0 ] && [ -n "$LOG_PHASE" ]; then
+    echo "${0##*/}: $LOG_PHASE: failed (exit $1) after $(_elapsed "$LOG_PHASE_STARTED") s" >&2
+  fi
+}
+trap 'log_exit $?' EXIT
 
 show_log() {
   local file=$1
