@@ -89,9 +89,6 @@ class Variant:
     host_network: str  # lxdhost:hostNetwork, and the image's layout
     lxd_init: str  # lxdhost:lxdInit
     bring_up: str = "reboot"  # lxdhost:bringUp
-    # The guest's NIC's PCI slot (vm.GuestSpec.nic_slot): not 3 makes the NIC other than `ens3`,
-    # which the host finds by the port's MAC and names `ens3` all the same.
-    nic_slot: int = 3
 
     @property
     def boots_to_ready(self) -> int:
@@ -120,21 +117,18 @@ VARIANTS = (
     Variant(id="netplan-preseed", host_network="netplan", lxd_init="preseed"),
     # The seed blog's layout: /etc/network/interfaces and cloud-init's lxd module.
     Variant(id="ifupdown-module", host_network="ifupdown", lxd_init="module"),
-    # The same two, with br0 brought up in place instead of at a reboot, on a guest whose NIC
-    # is `ens2`: the bring-up finds it by the port's MAC and renames it while it runs.
+    # The same two, with br0 brought up in place instead of at a reboot.
     Variant(
         id="netplan-preseed-in-place",
         host_network="netplan",
         lxd_init="preseed",
         bring_up="in-place",
-        nic_slot=2,
     ),
     Variant(
         id="ifupdown-module-in-place",
         host_network="ifupdown",
         lxd_init="module",
         bring_up="in-place",
-        nic_slot=2,
     ),
 )
 
@@ -233,7 +227,6 @@ class Launch:
                     ssh_key.with_suffix(".pub").read_text().strip(),
                 ),
                 mac_address=self.server.port.mac_address,
-                nic_slot=self.variant.nic_slot,
             ),
             workdir=self.workdir,
             ssh_key=ssh_key,

@@ -36,9 +36,6 @@ class GuestSpec:
     mac_address: str
     memory_mib: int = 2048
     cpus: int = 2
-    # The NIC's PCI slot, which names it: 3 gives `ens3`, as on clouds whose guests have a video
-    # device in slot 2; 2 gives `ens2`, as on clouds whose guests have none.
-    nic_slot: int = 3
 
 
 def meta_data(instance_id: str, hostname: str, public_key: str) -> str:
@@ -84,7 +81,7 @@ def qemu_argv(
         "-netdev",
         f"tap,id=n0,ifname={tap},script=no,downscript=no",
         "-device",
-        f"virtio-net-pci,netdev=n0,addr={spec.nic_slot},mac={spec.mac_address}",
+        f"virtio-net-pci,netdev=n0,addr=3,mac={spec.mac_address}",
     ]
 
 

@@ -67,11 +67,7 @@ class HostSpec(Validated):
         "(ubuntu: netplan, debian: ifupdown)",
         stack=True,
     )
-    interface: str = option(
-        "ens3",
-        "The name the bridged NIC gets; with `macaddress` (always, on a stack) the NIC is found "
-        "by the port's MAC, whatever name the guest's devices gave it",
-    )
+    interface: str = option("ens3", "The NIC bridged into the bridge")
     bridge: str = option("br0", "The bridge that takes the NIC's DHCP address")
     mtu: int | None = option(
         None,

@@ -46,8 +46,6 @@ CLOUD_INIT_NETPLAN_PATH = "/etc/netplan/50-cloud-init.yaml"
 BRIDGE_LINK_PATH = "/etc/systemd/network/10-bridge.link"  # the blog's name; one bridge per host
 BRING_UP_PATH = "/usr/local/sbin/lxdhost-bring-up"
 READY_PATH = "/usr/local/sbin/lxdhost-ready"
-# The udev rule that names the port's NIC `interface`, matched by the port's MAC.
-NIC_RULES_PATH = "/etc/udev/rules.d/70-lxdhost-nic.rules"
 DHCLIENT_CONF_PATH = "/etc/dhcp/dhclient.conf"
 # What each renderer needs installed to bring the bridge up (bridge-utils gives ifupdown's
 # `bridge_ports` its hook, and brctl).
@@ -156,8 +154,6 @@ class HostBridge:
                 WriteFile(INTERFACES_PATH, render_template("interfaces.j2", **values)),
                 WriteFile(BRIDGE_LINK_PATH, render_template("bridge.link.j2", **values)),
             ]
-            if self.macaddress:
-                files.append(WriteFile(NIC_RULES_PATH, render_template("nic.rules.j2", **values)))
             if self.mtu:
                 # dhclient would set the MTU Neutron's DHCP sends on the bridge at every lease.
                 files.append(
@@ -226,7 +222,6 @@ class HostBridge:
                 interface=self.interface,
                 bridge=self.bridge,
                 bridge_file=self.netplan_path,
-                macaddress=self.macaddress,
                 ready=READY_PATH if fail_safe else None,
                 timeout=BRING_UP_TIMEOUT,
             ),

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import openstack
 import pytest
 from pulumi import automation as auto
 
@@ -123,30 +122,7 @@ def stack_on_local_cloud(
 
 
 @pytest.fixture(scope="module")
-def guest_nic_not_ens3() -> Iterator[None]:
-    """The local cloud's host image without a video device while the module runs: the guest's
-    NIC is then `ens2`, as on clouds whose guests have none, and the host must find it by the
-    port's MAC."""
-    admin = openstack.connect(cloud=SETTINGS["LC_CLOUD_ADMIN"], load_envvars=False)
-    image = admin.image.find_image(SETTINGS["LC_IMAGE"], ignore_missing=False)
-    admin.image.update_image(image, hw_video_model="none")
-    try:
-        yield
-    finally:
-        # Glance's JSON patch: the SDK's update sends no `remove` for a property set to None.
-        admin.image.patch(
-            f"/images/{image.id}",
-            json=[{"op": "remove", "path": "/hw_video_model"}],
-            headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
-            raise_exc=True,
-        )
-        admin.close()
-
-
-@pytest.fixture(scope="module")
-def local_stack(
-    tmp_path_factory: pytest.TempPathFactory, guest_nic_not_ens3: None
-) -> Iterator[LocalStack]:
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     with stack_on_local_cloud(tmp_path_factory, STACK, {"lxdhost:mtu": str(MTU)}) as local:
         yield local
 

@@ -128,17 +128,13 @@ def test_a_host_brought_up_in_place_runs_the_bring_up_first_and_does_not_reboot(
 @pytest.mark.parametrize(
     ("host_network", "steps"),
     [
-        (
-            "netplan",
-            ["lxdhost-ready || exit 1", 'name_nic "$nic"', "netplan apply", "wait_for_bridge"],
-        ),
+        ("netplan", ["lxdhost-ready || exit 1", "netplan apply", "wait_for_bridge"]),
         (
             "ifupdown",
             [
                 "lxdhost-ready || exit 1",
-                'dhclient -r -pf "/run/dhclient.$nic.pid"',
-                'ip -4 addr flush dev "$nic"',
-                'name_nic "$nic"',
+                "dhclient -r -pf /run/dhclient.ens3.pid",
+                "ip -4 addr flush dev ens3",
                 "ifup --force ens3",
                 "ifup br0",
                 "wait_for_bridge",

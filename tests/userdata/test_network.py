@@ -16,7 +16,6 @@ from userdata.network import (
     DHCLIENT_CONF_PATH,
     DISABLE_NETWORK_CONFIG_PATH,
     INTERFACES_PATH,
-    NIC_RULES_PATH,
     HostBridge,
     NetworkRenderer,
     mac_problem,
@@ -92,16 +91,7 @@ def test_netplan_bridges_the_nic_with_dhcp_on_the_bridge_and_the_ports_mac() -> 
         "network": {
             "version": 2,
             "renderer": "networkd",
-            # The port's NIC by its MAC, whatever the guest named it, named ens3.
-            "ethernets": {
-                "ens3": {
-                    "match": {"macaddress": "fa:16:3e:12:34:56"},
-                    "set-name": "ens3",
-                    "dhcp4": False,
-                    "dhcp6": False,
-                    "mtu": 1450,
-                }
-            },
+            "ethernets": {"ens3": {"dhcp4": False, "dhcp6": False, "mtu": 1450}},
             "bridges": {
                 "br0": {
                     "interfaces": ["ens3"],
@@ -126,25 +116,16 @@ def test_netplan_without_mac_or_mtu_leaves_them_to_systemd_and_dhcp() -> None:
     assert netplan["network"]["ethernets"] == {"ens3": {"dhcp4": False, "dhcp6": False}}
 
 
-def test_ifupdown_names_the_ports_nic_by_its_mac_and_keeps_the_stacks_mtu_over_dhcps() -> None:
+def test_ifupdown_keeps_the_stacks_mtu_over_dhcps() -> None:
     bridge = HostBridge("ifupdown", "eth1", "lxbr", mtu=1400, macaddress="fa:16:3e:00:00:01")
-    files = by_path(bridge.files())
-    rule = files[NIC_RULES_PATH]
-    # netplan's own rule for set-name: the NIC, not the bridge (no driver) with the same MAC.
-    assert rule.content.endswith(
-        'SUBSYSTEM=="net", ACTION=="add", DRIVERS=="?*", '
-        'ATTR{address}=="fa:16:3e:00:00:01", NAME="eth1"\n'
-    )
-    dhclient = files[DHCLIENT_CONF_PATH]
+    dhclient = by_path(bridge.files())[DHCLIENT_CONF_PATH]
     # Added to the distro's dhclient.conf, not written over it.
     assert dhclient.append
     assert 'interface "lxbr" {\n  supersede interface-mtu 1400;\n}\n' in dhclient.content
 
 
-def test_ifupdown_without_mac_or_mtu_writes_neither_link_nor_dhclient_setting() -> None:
-    files = by_path(HostBridge("ifupdown").files())
-    assert NIC_RULES_PATH not in files
-    assert DHCLIENT_CONF_PATH not in files
+def test_ifupdown_without_an_mtu_leaves_dhclient_as_it_is() -> None:
+    assert DHCLIENT_CONF_PATH not in by_path(HostBridge("ifupdown").files())
 
 
 def test_netplan_neutralises_cloud_inits_file_and_disables_its_network_config() -> None:
