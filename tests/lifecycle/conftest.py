@@ -65,10 +65,12 @@ class LocalStack:
 
     def timed(self, name: str, step: Any, **options: Any) -> Any:
         began = time.monotonic()
-        result = step(on_output=print, color="never", **options)
-        self.figures[name] = time.monotonic() - began
-        print(f"---- {name}: {self.figures[name]:.1f} s")
-        return result
+        try:
+            return step(on_output=print, color="never", **options)
+        finally:
+            # A step that fails is timed too: how long until the cloud refused is a figure.
+            self.figures[name] = time.monotonic() - began
+            print(f"---- {name}: {self.figures[name]:.1f} s")
 
     def outputs(self) -> dict[str, Any]:
         return {name: output.value for name, output in self.stack.outputs().items()}
