@@ -64,10 +64,12 @@ class LocalStack:
 
     def timed(self, name: str, step: Any, **options: Any) -> Any:
         began = time.monotonic()
-        result = step(on_output=print, color="never", **options)
-        self.figures[name] = time.monotonic() - began
-        print(f"---- {name}: {self.figures[name]:.1f} s")
-        return result
+        try:
+            return step(on_output=print, color="never", **options)
+        finally:
+            # A step that fails is timed too: how long until the cloud refused is a figure.
+            self.figures[name] = time.monotonic() - began
+            print(f"---- {name}: {self.figures[name]:.1f} s")
 
     def outputs(self) -> dict[str, Any]:
         return {name: output.value for name, output in self.stack.outputs().items()}
@@ -75,6 +77,44 @@ class LocalStack:
     def since_up(self, name: str) -> None:
         self.figures[name] = time.monotonic() - self.started
         print(f"---- {name}: {self.figures[name]:.1f} s after `pulumi up` started")
+
+    def cli(self, *arguments: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        """`pulumi ARGUMENTS` on this stack, for a command the Automation API has no method for
+        (`pulumi state unprotect`)."""
+        environment = pulumi_environment()
+        return subprocess.run(
+            ["pulumi", *arguments, "--stack", self.stack.name, "--non-interactive"],
+            cwd=self.path, env={**os.environ, **environment}, check=check,
+        )  # fmt: skip
+
+    def resource_names(self) -> set[str]:
+        """The names of the resources the stack's state holds."""
+        resources = self.stack.export_stack().deployment.get("resources") or []
+        return {resource["urn"].rsplit("::", 1)[1] for resource in resources}
+
+
+def changes(counts: Mapping[str, int] | None) -> dict[str, int]:
+    """An engine's change summary, without the resources it left the same."""
+    return {op: n for op, n in (counts or {}).items() if op != "same" and n}
+
+
+REPLACING_OPS = {"replace", "create-replacement", "delete-replaced"}
+
+
+def engine_steps(events: list[auto.EngineEvent]) -> dict[str, str]:
+    """Each cloud resource's step in a preview, by name: `replace` or the op, `same` left out.
+    Components are left out: their inputs reach no cloud (the offline diff leaves them out too)."""
+    steps: dict[str, set[str]] = {}
+    for event in events:
+        pre = event.resource_pre_event
+        if pre is None or pre.metadata.type.startswith(("lxdhost:", "pulumi:")):
+            continue
+        steps.setdefault(pre.metadata.urn.rsplit("::", 1)[1], set()).add(pre.metadata.op.value)
+    return {
+        name: "replace" if ops & REPLACING_OPS else ops.pop()
+        for name, ops in steps.items()
+        if ops != {"same"}
+    }
 
 
 # Below the tenant network's 1450 (VXLAN), which Neutron's DHCP sends: the stack's must win on

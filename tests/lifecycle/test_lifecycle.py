@@ -13,7 +13,6 @@ import re
 import shlex
 import subprocess
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -23,7 +22,16 @@ from pulumi import automation as auto
 
 from hostimage.build import CONTAINER_IMAGE_PATH
 
-from .conftest import MTU, SETTINGS, Host, LocalStack, hosts_of, wait_for
+from .conftest import (
+    MTU,
+    SETTINGS,
+    Host,
+    LocalStack,
+    changes,
+    engine_steps,
+    hosts_of,
+    wait_for,
+)
 
 pytestmark = pytest.mark.lifecycle
 
@@ -35,11 +43,6 @@ CONTAINER = "web1"
 STRAY_ADDRESS = "192.168.0.250"
 # Nova's stop waits up to 60 s for the guest to power off; a start boots it again (TCG).
 POWER_TIMEOUT = 300
-
-
-def changes(counts: Mapping[str, int] | None) -> dict[str, int]:
-    """An engine's change summary, without the resources it left the same."""
-    return {op: n for op, n in (counts or {}).items() if op != "same" and n}
 
 
 def port_of(cloud: Connection, fixed_ip: str) -> Any:
@@ -130,25 +133,6 @@ def test_up_builds_the_stack_the_cloud_reports(local_stack: LocalStack, cloud: C
 def test_preview_right_after_up_has_no_changes(local_stack: LocalStack) -> None:
     result = local_stack.timed("preview", local_stack.stack.preview, expect_no_changes=True)
     assert changes(result.change_summary) == {}
-
-
-REPLACING_OPS = {"replace", "create-replacement", "delete-replaced"}
-
-
-def engine_steps(events: list[auto.EngineEvent]) -> dict[str, str]:
-    """Each cloud resource's step in a preview, by name: `replace` or the op, `same` left out.
-    Components are left out: their inputs reach no cloud (the offline diff leaves them out too)."""
-    steps: dict[str, set[str]] = {}
-    for event in events:
-        pre = event.resource_pre_event
-        if pre is None or pre.metadata.type.startswith(("lxdhost:", "pulumi:")):
-            continue
-        steps.setdefault(pre.metadata.urn.rsplit("::", 1)[1], set()).add(pre.metadata.op.value)
-    return {
-        name: "replace" if ops & REPLACING_OPS else ops.pop()
-        for name, ops in steps.items()
-        if ops != {"same"}
-    }
 
 
 def offline_plan(local_stack: LocalStack, *arguments: str) -> Any:
