@@ -190,6 +190,10 @@ def test_the_host_comes_up_with_lxd_on_br0(local_stack: LocalStack, cloud: Conne
         )
         assert problems == "", problems
 
+        # cloud-init keeps the host's own name in /etc/hosts: sudo resolves it, and says nothing.
+        assert host.ssh(f"getent hosts {host.name}").split()[2:] == [host.name]
+        assert host.ssh("sudo true 2>&1") == ""
+
         port = port_of(cloud, host.fixed_ip)
         bridge = json.loads(host.ssh("ip -j addr show dev br0"))[0]
         assert bridge["address"] == port.mac_address
