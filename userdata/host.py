@@ -34,7 +34,16 @@ from userdata.cloudconfig import (
     render_cloud_config,
     ssh_key_problems,
 )
-from userdata.lxd import LxdProfile, https_address, module_form, preseed
+from userdata.lxd import (
+    PRIVATE_KEY_LABELS,
+    TRUST_PATH,
+    LxdProfile,
+    LxdTrust,
+    https_address,
+    module_form,
+    pem_problem,
+    preseed,
+)
 from userdata.network import BRING_UP_PATH, READY_PATH, HostBridge, NetworkRenderer
 from userdata.options import HostOption, host_options, option
 from userdata.validation import Problem, UserDataError, Validated, raise_problems
@@ -114,6 +123,25 @@ class HostSpec(Validated):
         "TCP port of LXD's API for remote `lxc` clients, when it listens on the network (on a "
         "stack: when `lxdApiIngress` opens it)",
         stack=True,
+    )
+    lxd_server_certificate: str | None = option(
+        None,
+        "PEM certificate LXD serves its API with, written before LXD first starts; unset: LXD "
+        "makes its own",
+        kind="PEM text",
+    )
+    lxd_server_key: str | None = option(
+        None,
+        "PEM private key of `lxd_server_certificate` (it travels in the user_data, which the "
+        "project's members can read through Nova)",
+        kind="PEM text",
+    )
+    lxd_trusted_certificates: tuple[str, ...] = option(
+        (),
+        "PEM client certificates LXD trusts (`lxc config trust add`, once LXD is up): with no "
+        "trust password, the only clients its API lets in over the network; needs "
+        "`lxd_server_certificate`",
+        kind="list of PEM texts",
     )
     packages: tuple[str, ...] = option(
         (), "Extra Debian/Ubuntu packages to install on the host", stack=True
@@ -219,6 +247,7 @@ class HostSpec(Validated):
             found.append(
                 Problem("lxd_api_port", f"{self.lxd_api_port!r} is not a TCP port (1-65535)")
             )
+        found.extend(self._trust_problems())
         found.extend(package_problems(self.packages, "packages"))
         found.extend(ssh_key_problems(self.ssh_authorized_keys, "ssh_authorized_keys"))
         found.extend(command_problems(self.runcmd, "runcmd"))
@@ -227,6 +256,41 @@ class HostSpec(Validated):
                 Problem("reboot_timeout", f"{self.reboot_timeout!r} is not whole seconds >= 0")
             )
         return found
+
+    def _trust_problems(self) -> list[Problem]:
+        found = []
+        certificate, key = self.lxd_server_certificate, self.lxd_server_key
+        if (certificate is None) != (key is None):
+            missing = "lxd_server_key" if key is None else "lxd_server_certificate"
+            found.append(Problem(missing, "set lxd_server_certificate and lxd_server_key together"))
+        if certificate is not None:
+            problem = pem_problem(certificate, "lxd_server_certificate", "CERTIFICATE")
+            found.extend([problem] if problem else [])
+        if key is not None:
+            problem = pem_problem(key, "lxd_server_key", *PRIVATE_KEY_LABELS)
+            found.extend([problem] if problem else [])
+        if self.lxd_trusted_certificates and certificate is None:
+            found.append(
+                Problem(
+                    "lxd_trusted_certificates",
+                    "needs lxd_server_certificate: a client pins the certificate it trusts",
+                )
+            )
+        for index, trusted in enumerate(self.lxd_trusted_certificates):
+            problem = pem_problem(trusted, f"lxd_trusted_certificates[{index}]", "CERTIFICATE")
+            found.extend([problem] if problem else [])
+        return found
+
+    def lxd_trust(self) -> LxdTrust | None:
+        """LXD's own certificate and the clients it trusts, when the spec sets them."""
+        if self.lxd_server_certificate is None or self.lxd_server_key is None:
+            return None
+        return LxdTrust(
+            server_certificate=self.lxd_server_certificate,
+            server_key=self.lxd_server_key,
+            trusted_certificates=tuple(self.lxd_trusted_certificates),
+            distro=self.distro,
+        )
 
 
 # Every HostSpec field as a user sets it: the host file's keys, and the stack's host options.
@@ -300,6 +364,12 @@ def build_cloud_config(spec: HostSpec) -> CloudConfig:
         write_files.extend(form.write_files)
         runcmd.extend(form.runcmd)
         bootcmd.extend(form.bootcmd)
+    trust = spec.lxd_trust()
+    if trust is not None:
+        # Its certificate before LXD first starts (write_files runs before the packages and the
+        # lxd module); its trust once LXD is initialised, before the user's own commands.
+        write_files.extend(trust.files())
+        runcmd.append(f"{TRUST_PATH} || exit 1")
     runcmd.extend(spec.runcmd)
     # Each package once, the host's own first: a repeat is harmless, so it is not an error.
     packages = tuple(dict.fromkeys((*required_packages(spec), *spec.packages)))

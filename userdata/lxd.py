@@ -8,8 +8,12 @@ profiles, each is written as a file and loaded by `runcmd`, which runs after the
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import hashlib
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -25,7 +29,7 @@ from userdata.cloudconfig import (
     is_interface_name,
     is_lxd_name,
 )
-from userdata.network import MAX_MTU, MIN_MTU, is_mtu, mac_problem
+from userdata.network import MAX_MTU, MIN_MTU, is_mtu, mac_problem, render_template
 from userdata.validation import Problem, Validated, raise_problems
 from userdata.yamltext import dump_yaml
 
@@ -370,3 +374,92 @@ def module_form(
         runcmd=tuple(commands),
         bootcmd=bootcmd,
     )
+
+
+# Where LXD keeps its server certificate, by how the distro packages it: Debian's deb, Ubuntu's
+# snap. LXD uses server.crt and server.key when both exist as it starts, and makes its own
+# only when they are missing.
+LXD_VAR_DIR = {"debian": "/var/lib/lxd", "ubuntu": "/var/snap/lxd/common/lxd"}
+LXD_RESTART = {"debian": "systemctl restart lxd.service", "ubuntu": "snap restart lxd"}
+TRUST_PATH = "/usr/local/sbin/lxdhost-trust"
+PRIVATE_KEY_LABELS = ("PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY")
+TRUST_DIR = "/etc/lxdhost/trust"
+# Seconds `lxd waitready` waits: LXD's first start on a slow host (a TCG VM) takes a minute.
+TRUST_TIMEOUT = 600
+
+_PEM = re.compile(
+    r"\A-----BEGIN (?P<label>[A-Z ]+)-----\n"
+    r"(?P<body>[A-Za-z0-9+/=\n]+)"
+    r"-----END (?P=label)-----\n?\Z"
+)
+
+
+def pem_problem(text: object, where: str, *labels: str) -> Problem | None:
+    """Why `text` is not one PEM block labelled one of `labels` (`CERTIFICATE`), or None."""
+    match = _PEM.match(text) if isinstance(text, str) else None
+    if match is None or match["label"] not in labels:
+        wanted = " or ".join(f"-----BEGIN {label}-----" for label in labels)
+        return Problem(where, f"not one PEM block ({wanted} ... -----END ...-----)")
+    try:
+        base64.b64decode(match["body"].replace("\n", ""), validate=True)
+    except binascii.Error:
+        return Problem(where, "the PEM block's body is not base64")
+    return None
+
+
+def certificate_fingerprint(certificate_pem: str) -> str:
+    """SHA-256 of the certificate's DER, as LXD prints it; pem_problem(...) first."""
+    match = _PEM.match(certificate_pem)
+    if match is None:
+        raise ValueError("not a PEM block")
+    der = base64.b64decode(match["body"].replace("\n", ""))
+    return hashlib.sha256(der).hexdigest()
+
+
+@dataclass(frozen=True)
+class LxdTrust:
+    """LXD's API certificate and the clients it trusts, written before LXD first starts."""
+
+    server_certificate: str
+    server_key: str
+    trusted_certificates: tuple[str, ...]
+    distro: str
+
+    def files(self) -> tuple[WriteFile, ...]:
+        var_dir = LXD_VAR_DIR[self.distro]
+        files = [
+            WriteFile(f"{var_dir}/server.crt", _with_newline(self.server_certificate)),
+            WriteFile(f"{var_dir}/server.key", _with_newline(self.server_key), permissions="0600"),
+        ]
+        files.extend(
+            WriteFile(path, _with_newline(certificate))
+            for path, certificate in zip(
+                self.trusted_paths(), self.trusted_certificates, strict=True
+            )
+        )
+        files.append(
+            WriteFile(
+                TRUST_PATH,
+                render_template(
+                    "lxd-trust.sh.j2",
+                    certificate=f"{var_dir}/server.crt",
+                    fingerprint=certificate_fingerprint(self.server_certificate),
+                    restart=LXD_RESTART[self.distro],
+                    trusted=self.trusted_paths(),
+                    trust_dir=TRUST_DIR,
+                    timeout=TRUST_TIMEOUT,
+                ),
+                permissions="0755",
+            )
+        )
+        return tuple(files)
+
+    def trusted_paths(self) -> tuple[str, ...]:
+        return tuple(
+            f"{TRUST_DIR}/client-{index}.crt"
+            for index in range(1, len(self.trusted_certificates) + 1)
+        )
+
+
+def _with_newline(text: str) -> str:
+    return text if text.endswith("\n") else f"{text}\n"
