@@ -1,16 +1,19 @@
 """The `python -m lxdhost` command line: `plan` shows what a stack builds, offline; `options`
-checks or rewrites the files generated from the stack's key declarations."""
+checks or rewrites the files generated from the stack's key declarations; `lxc-remote` adds a
+stack's hosts as `lxc` remotes."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pulumi
 
+from lxdhost.lxcremote import RemoteError, default_directory, stack_outputs, write_lxc_config
 from lxdhost.offline.diff import diff_plans
 from lxdhost.offline.engine import PROJECT_ROOT, StackFileError, read_stack_config, run_program
 from lxdhost.offline.jsonformat import PlanFormatError, diff_to_json, plan_from_json, plan_to_json
@@ -46,6 +49,8 @@ def main(
     args = parser.parse_args(argv)
     if args.command == "options":
         return _options(stack_root, write=args.write)
+    if args.command == "lxc-remote":
+        return _lxc_remote(args, stack_root)
     try:
         plan = load_plan(args.stack, stack_root, program)
         if args.out is not None:
@@ -177,7 +182,42 @@ def _parser() -> argparse.ArgumentParser:
     options.add_argument(
         "--write", action="store_true", help="rewrite the files that differ from the declarations"
     )
+    remote = commands.add_parser(
+        "lxc-remote",
+        help="add a stack's hosts as lxc remotes, in an lxc configuration of the stack's own",
+        description=(
+            "Write an lxc configuration directory for a stack whose hosts are managed through "
+            "LXD's API (lxdManagement: api): the stack's client certificate, each host's "
+            "pinned server certificate and one remote per host, from `pulumi stack output "
+            "--show-secrets`. Prints `export LXD_CONF=DIR` for a shell to eval; then "
+            "`lxc list lxd-1:`. Needs the Pulumi CLI (scripts/pulumi-env) and the stack's "
+            "passphrase."
+        ),
+    )
+    remote.add_argument("--stack", required=True, help="the stack whose hosts to add")
+    remote.add_argument(
+        "--dir",
+        type=Path,
+        metavar="DIR",
+        help="the lxc configuration directory; default: ~/.config/lxdhost/<project>-<stack>/lxc",
+    )
     return parser
+
+
+def _lxc_remote(args: argparse.Namespace, stack_root: Path) -> int:
+    try:
+        outputs = stack_outputs(args.stack, stack_root)
+        directory = args.dir or default_directory("lxdhost", args.stack)
+        remotes = write_lxc_config(outputs, directory)
+    except RemoteError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(
+        f"lxc remotes {', '.join(remotes)} in {directory}; try: lxc list {remotes[0]}:",
+        file=sys.stderr,
+    )
+    print(f"export LXD_CONF={shlex.quote(str(directory))}")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import pulumi
 import pulumi.runtime.config as runtime_config
 
 from lxdhost.addressing import AddressPlan, AddressPlanError, AddressRequest, plan_addresses
+from lxdhost.containers import ContainerDeclaration, parse_containers
 from lxdhost.host import LXD_LISTEN_ADDRESS, ContainerAccess
 from lxdhost.network import AdoptStage, NetworkMode
 from userdata import HostSpec
@@ -51,6 +52,16 @@ class ConfigKey:
     default: ConfigValue | None
     description: str
     choices: tuple[str, ...] = ()
+    # False: Pulumi.yaml does not declare it, because Pulumi's project config has no type for
+    # it (a list of mappings); the program checks it alone.
+    declared: bool = True
+
+
+class LxdManagement(StrEnum):
+    """How the hosts' LXD is managed after their first boot."""
+
+    USER_DATA = "user-data"
+    API = "api"
 
 
 # Empty strings, 0 and [] stand for "not set": Pulumi makes a declared key without a default
@@ -135,7 +146,20 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "CIDRs allowed to reach SSH (22/tcp) and ICMP on the hosts; empty: closed. "
               "0.0.0.0/0 only when listed"),
     ConfigKey("lxdApiIngress", "array", (),
-              "CIDRs allowed to reach LXD's API port; empty: closed"),
+              "CIDRs allowed to reach LXD's API port; empty: closed. With `lxdManagement: "
+              "api`, it must include the address `pulumi` runs from"),
+    ConfigKey("lxdManagement", "string", "user-data",
+              "How the hosts' LXD is managed: `user-data` writes the slot profiles into each "
+              "host's user_data (a slot change rebuilds the host); `api` has each host trust "
+              "the stack's client certificate and manages its slot profiles and the "
+              "`containers` through LXD's API, live",
+              tuple(LxdManagement)),
+    ConfigKey("containers", "array", (),
+              "Containers on the hosts (`lxdManagement: api`), a list of mappings: name, host, "
+              "slot, image (an alias on the host, or one of alias with server, fingerprint or "
+              "file), userData, profiles; see docs/containers.md. Not declared in Pulumi.yaml, "
+              "whose config types have no mapping",
+              declared=False),
     # The host options, as HostSpec declares them (userdata/host.py).
     *HOST_OPTION_KEYS,
     ConfigKey("slotsPerHost", "integer", 10,
@@ -216,6 +240,18 @@ class AccessSettings:
 
 
 @dataclass(frozen=True)
+class LxdSettings:
+    """How the hosts' LXD is managed, and the containers the stack declares on them."""
+
+    management: LxdManagement
+    containers: tuple[ContainerDeclaration, ...] = ()
+
+    @property
+    def through_api(self) -> bool:
+        return self.management is LxdManagement.API
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the program needs, validated; `address_plan` is already computed."""
 
@@ -223,6 +259,7 @@ class Settings:
     hosts: HostSettings
     access: AccessSettings
     address_plan: AddressPlan
+    lxd: LxdSettings = LxdSettings(LxdManagement.USER_DATA)
 
     @property
     def declares_hosts(self) -> bool:
@@ -427,6 +464,7 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         read.problems.extend(error.problems)
     if address_plan is not None:
         _check_nameservers_outside_reserved_range(dns_nameservers, address_plan, read.problems)
+    lxd = _lxd_settings(read, raw, access, address_plan)
 
     if read.problems or address_plan is None:
         raise ConfigError(_unique(read.problems))
@@ -456,7 +494,34 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
         ),
         access=access,
         address_plan=address_plan,
+        lxd=lxd,
     )
+
+
+def _lxd_settings(
+    read: _Reader,
+    raw: Mapping[str, object],
+    access: AccessSettings,
+    address_plan: AddressPlan | None,
+) -> LxdSettings:
+    management = read.choice("lxdManagement", LxdManagement)
+    declared = raw.get(f"{PROJECT}:containers")
+    if management is LxdManagement.API and not access.lxd_api_ingress:
+        read.problems.append(
+            "lxdManagement: api reaches each host's LXD API from where pulumi runs: list that "
+            "address in lxdApiIngress (or keep lxdManagement: user-data)"
+        )
+    if management is LxdManagement.USER_DATA:
+        if declared not in (None, "", "[]", [], ()):
+            read.problems.append(
+                "containers: declared containers need lxdManagement: api (LXD's API makes them)"
+            )
+        return LxdSettings(management)
+    if address_plan is None:
+        return LxdSettings(management)
+    containers, problems = parse_containers(declared, address_plan)
+    read.problems.extend(problems)
+    return LxdSettings(management, containers)
 
 
 def _host_options(read: _Reader) -> HostSpec:

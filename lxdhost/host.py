@@ -8,16 +8,20 @@ address pairs let each container slot's IP *and* MAC through. The server boots o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import pulumi
 import pulumi_openstack as openstack
 
-from lxdhost import tokens
+from lxdhost import tokens, trust
 from lxdhost.addressing import ContainerSlot
+from lxdhost.containers import ContainerDeclaration
+from lxdhost.lxdresources import Certificate, Container, LxdAccess, Profile
 from lxdhost.server_status import (
     HostServer,
     reading_from_error,
@@ -32,6 +36,8 @@ from userdata.network import MAX_MTU
 # MAC has 17 characters; the largest MTU the user-data accepts has as many digits as any other).
 STAND_IN_MACADDRESS = "fa:16:3e:00:00:00"
 STAND_IN_MTU = MAX_MTU
+# The client certificate's common name is the stack's, known only to the engine: a long one.
+STAND_IN_CLIENT_NAME = "x" * 64
 
 # Where LXD listens when its API is opened: every address of the host (its bridge's included).
 LXD_LISTEN_ADDRESS = "::"
@@ -81,6 +87,18 @@ class LxdHostArgs:
     floating_ip_depends_on: Sequence[pulumi.Resource] = ()
     # The clouds.yaml entry (`openstack:cloud`) the `openstack` commands of a warning name.
     os_cloud: str | None = None
+    # The stack's LXD client certificate and key. Set, the host's LXD serves a certificate the
+    # stack made and trusts exactly this one, and its slot profiles and `containers` are
+    # managed through its API (`lxd_api_port`), live; None: the slot profiles are written into
+    # the user_data, and a change to them rebuilds the host.
+    lxd_client_certificate: pulumi.Input[str] | None = None
+    lxd_client_key: pulumi.Input[str] | None = None
+    lxd_api_port: int = 8443
+    containers: Sequence[ContainerDeclaration] = ()
+
+    @property
+    def through_api(self) -> bool:
+        return self.lxd_client_certificate is not None
 
     def problems(self) -> list[str]:
         found = []
@@ -99,6 +117,13 @@ class LxdHostArgs:
         names = [slot.name for slot in self.container_slots]
         if len(set(names)) != len(names):
             found.append("container_slots: slot names repeat")
+        if (self.lxd_client_certificate is None) != (self.lxd_client_key is None):
+            found.append("lxd_client_key: set lxd_client_certificate and lxd_client_key together")
+        if self.containers and not self.through_api:
+            found.append("containers: need lxd_client_certificate (LXD's API makes them)")
+        for container in self.containers:
+            if container.slot not in names:
+                found.append(f"containers: {container.name}'s slot {container.slot} is not a slot")
         return found
 
 
@@ -124,28 +149,66 @@ def slot_profiles(
     )
 
 
-def host_spec(args: LxdHostArgs, *, macaddress: str, mtu: int | None) -> HostSpec:
-    """The host's `HostSpec`: bridge pinned to the port's MAC, one profile per container slot."""
+def args_slot_profiles(args: LxdHostArgs, mtu: int | None) -> tuple[LxdProfile, ...]:
+    return slot_profiles(
+        args.container_slots,
+        prefix_length=args.prefix_length,
+        gateway_ip=args.gateway_ip,
+        dns_nameservers=args.dns_nameservers,
+        mtu=mtu,
+    )
+
+
+@dataclass(frozen=True)
+class HostTrust:
+    """What the host's LXD serves and trusts (PEM): its own certificate, the stack's client."""
+
+    server_certificate: str
+    server_key: str
+    client_certificate: str
+
+
+def host_spec(
+    args: LxdHostArgs, *, macaddress: str, mtu: int | None, lxd_trust: HostTrust | None = None
+) -> HostSpec:
+    """The host's `HostSpec`: bridge pinned to the port's MAC; then either one profile per
+    container slot, or (managed through LXD's API) the certificates LXD serves and trusts."""
+    if lxd_trust is None:
+        return dataclasses.replace(
+            args.spec_template,
+            mtu=mtu,
+            macaddress=macaddress,
+            profiles=args_slot_profiles(args, mtu),
+        )
     return dataclasses.replace(
         args.spec_template,
         mtu=mtu,
         macaddress=macaddress,
-        profiles=slot_profiles(
-            args.container_slots,
-            prefix_length=args.prefix_length,
-            gateway_ip=args.gateway_ip,
-            dns_nameservers=args.dns_nameservers,
-            mtu=mtu,
-        ),
+        lxd_server_certificate=lxd_trust.server_certificate,
+        lxd_server_key=lxd_trust.server_key,
+        lxd_trusted_certificates=(lxd_trust.client_certificate,),
     )
 
 
+@functools.cache
+def _stand_in_trust() -> HostTrust:
+    # Real certificates of the same kind, each with one more address than the real ones carry
+    # (the port's and the floating IP): a signature's and a serial's length vary by a few bytes,
+    # an address adds six.
+    server = trust.server_certificate(STAND_IN_CLIENT_NAME[:63], ["255.255.255.255"] * 3)
+    client = trust.server_certificate(STAND_IN_CLIENT_NAME, ["255.255.255.255"])
+    return HostTrust(server.certificate, server.private_key, client.certificate)
+
+
 def stand_in_user_data(args: LxdHostArgs) -> str:
-    """The host's user_data with stand-ins for the port's MAC and an unknown MTU: as long as the
-    real one or longer, and known before anything is created. `UserDataError` if userdata
-    refuses it (over Nova's limit, a bad option)."""
+    """The host's user_data with stand-ins for the port's MAC, an unknown MTU and the
+    certificates not made yet: as long as the real one or longer, and known before anything is
+    created. `UserDataError` if userdata refuses it (over Nova's limit, a bad option)."""
     mtu = args.mtu or STAND_IN_MTU
-    return render_host(host_spec(args, macaddress=STAND_IN_MACADDRESS, mtu=mtu))
+    lxd_trust = _stand_in_trust() if args.through_api else None
+    return render_host(
+        host_spec(args, macaddress=STAND_IN_MACADDRESS, mtu=mtu, lxd_trust=lxd_trust)
+    )
 
 
 class LxdHost(pulumi.ComponentResource):
@@ -196,10 +259,52 @@ class LxdHost(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.floating_ip = None
+        if args.floating_ip_pool:
+            self.floating_ip = openstack.networking.FloatingIp(
+                f"{name}-floating-ip",
+                pool=args.floating_ip_pool,
+                port_id=self.port.id,
+                description=f"LXD host {name}",
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=list(args.floating_ip_depends_on)
+                ),
+            )
+        self.fixed_ip = self.port.all_fixed_ips.apply(lambda ips: ips[0])
+        self.floating_ip_address = (
+            self.floating_ip.address
+            if self.floating_ip is not None
+            else pulumi.Output.from_input(None)
+        )
+
         mtu: pulumi.Input[int | None] = args.mtu if args.mtu else args.network_mtu
-        user_data = pulumi.Output.all(self.port.mac_address, mtu).apply(
+        self.lxd_certificate = None
+        if args.through_api:
+            # The host's own LXD certificate, for every address a client may reach it at.
+            self.lxd_certificate = Certificate(
+                f"{name}-lxd-certificate",
+                kind="server",
+                common_name=name,
+                addresses=pulumi.Output.all(self.fixed_ip, self.floating_ip_address).apply(
+                    lambda addresses: [address for address in addresses if address]
+                ),
+                opts=child,
+            )
+            lxd_trust: pulumi.Output[HostTrust | None] = pulumi.Output.all(
+                self.lxd_certificate.certificate,
+                self.lxd_certificate.key,
+                args.lxd_client_certificate,
+            ).apply(lambda pems: HostTrust(str(pems[0]), str(pems[1]), str(pems[2])))
+        else:
+            lxd_trust = pulumi.Output.from_input(None)
+        user_data = pulumi.Output.all(self.port.mac_address, mtu, lxd_trust).apply(
             lambda values: render_host(
-                host_spec(args, macaddress=str(values[0]), mtu=_mtu_or_none(values[1]))
+                host_spec(
+                    args,
+                    macaddress=str(values[0]),
+                    mtu=_mtu_or_none(values[1]),
+                    lxd_trust=values[2],
+                )
             )
         )
         self.server = openstack.compute.Instance(
@@ -216,24 +321,14 @@ class LxdHost(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
-        self.floating_ip = None
-        if args.floating_ip_pool:
-            self.floating_ip = openstack.networking.FloatingIp(
-                f"{name}-floating-ip",
-                pool=args.floating_ip_pool,
-                port_id=self.port.id,
-                description=f"LXD host {name}",
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=list(args.floating_ip_depends_on)
-                ),
-            )
+        self.lxd_endpoint: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.lxd_fingerprint: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.lxd_certificate_pem: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.profiles: dict[str, Profile] = {}
+        self.containers: dict[str, Container] = {}
+        if self.lxd_certificate is not None:
+            self._manage_lxd(name, args, self.lxd_certificate, mtu)
 
-        self.fixed_ip = self.port.all_fixed_ips.apply(lambda ips: ips[0])
-        self.floating_ip_address = (
-            self.floating_ip.address
-            if self.floating_ip is not None
-            else pulumi.Output.from_input(None)
-        )
         self.container_slots = {
             slot.name: {"ip": str(slot.ip_address), "mac": slot.mac_address}
             for slot in args.container_slots
@@ -249,8 +344,70 @@ class LxdHost(pulumi.ComponentResource):
                 "floating_ip": self.floating_ip_address,
                 "container_slots": self.container_slots,
                 "server_status": self.server_status,
+                "lxd_endpoint": self.lxd_endpoint,
+                "lxd_fingerprint": self.lxd_fingerprint,
             }
         )
+
+    def _manage_lxd(
+        self,
+        name: str,
+        args: LxdHostArgs,
+        certificate: Certificate,
+        mtu: pulumi.Input[int | None],
+    ) -> None:
+        """The host's slot profiles and containers, through its LXD API."""
+        address = pulumi.Output.all(self.floating_ip_address, self.fixed_ip).apply(
+            lambda addresses: addresses[0] or addresses[1]
+        )
+        endpoint = address.apply(lambda host: f"https://{host}:{args.lxd_api_port}")
+        self.lxd_endpoint = endpoint
+        self.lxd_fingerprint = certificate.fingerprint
+        self.lxd_certificate_pem = certificate.certificate
+        access = LxdAccess(
+            host=name,
+            endpoint=endpoint,
+            server_certificate=certificate.certificate,
+            client_certificate=args.lxd_client_certificate or "",
+            client_key=args.lxd_client_key or "",
+            server_id=self.server.id,
+            bridge=args.spec_template.bridge,
+            bridge_address=self.fixed_ip,
+        )
+        # The profiles carry the MTU Neutron reports, known once the network exists.
+        profiles = pulumi.Output.from_input(mtu).apply(
+            lambda value: {
+                profile.name: profile.bound_to(args.spec_template.bridge).to_dict()
+                for profile in args_slot_profiles(args, _mtu_or_none(value))
+            }
+        )
+        for slot in args.container_slots:
+            body = profiles.apply(functools.partial(_profile_body, slot.name))
+            self.profiles[slot.name] = Profile(
+                f"{name}-{slot.name}",
+                access=access,
+                profile_name=slot.name,
+                description=body.apply(lambda profile: str(profile["description"])),
+                config=body.apply(lambda profile: profile["config"]),
+                devices=body.apply(lambda profile: profile["devices"]),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        slots = {slot.name: slot for slot in args.container_slots}
+        for container in args.containers:
+            slot = slots[container.slot]
+            self.containers[container.name] = Container(
+                f"{name}-{container.name}",
+                access=access,
+                container_name=container.name,
+                slot=container.slot,
+                address=str(slot.ip_address),
+                image=container.image.as_props(),
+                profiles=["default", container.slot, *container.profiles],
+                user_data=container.user_data,
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[self.profiles[container.slot]]
+                ),
+            )
 
     async def _check_server(self, server: HostServer) -> str | None:
         """Read the server's status from Nova and warn, naming the host and what to run, when
@@ -297,6 +454,10 @@ def boot_volume(args: LxdHostArgs) -> list[openstack.compute.InstanceBlockDevice
             delete_on_termination=True,
         )
     ]
+
+
+def _profile_body(name: str, profiles: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    return profiles[name]
 
 
 def _mtu_or_none(value: object) -> int | None:

@@ -30,6 +30,8 @@ def project_config_declarations() -> dict[str, dict[str, object]]:
     """`Pulumi.yaml`'s `config:` block as `CONFIG_KEYS` declares it."""
     declarations: dict[str, dict[str, object]] = {}
     for key in CONFIG_KEYS:
+        if not key.declared:
+            continue
         declaration: dict[str, object] = {
             "type": key.type,
             "description": key.description.replace("`", ""),

@@ -10,6 +10,7 @@ import pulumi_openstack as openstack
 
 from lxdhost.config import STACK_KEYS_BY_FIELD, Settings
 from lxdhost.host import ContainerAccess, LxdHost, LxdHostArgs, stand_in_user_data
+from lxdhost.lxdresources import Certificate
 from lxdhost.network import TenantNetwork, TenantNetworkArgs
 from lxdhost.security import HostSecurityGroup, HostSecurityGroupArgs
 from userdata import UserDataError
@@ -55,6 +56,12 @@ def declare_stack(settings: Settings, resource_name: str) -> dict[str, object]:
     key_pair = declare_key_pair(settings, resource_name)
     image_id = boot_image_id(settings)
     os_cloud = openstack_cloud()
+    # The one client every host's LXD trusts: the stack's.
+    client = (
+        Certificate("lxd-client-certificate", kind="client", common_name=resource_name)
+        if settings.lxd.through_api
+        else None
+    )
     hosts = [
         LxdHost(
             planned.host_name,
@@ -69,6 +76,7 @@ def declare_stack(settings: Settings, resource_name: str) -> dict[str, object]:
                 image_id=image_id,
                 floating_ip_depends_on=network.floating_ip_dependencies,
                 os_cloud=os_cloud,
+                lxd_client=(client.certificate, client.key) if client is not None else None,
             ),
         )
         for planned in address_plan.hosts
@@ -79,9 +87,34 @@ def declare_stack(settings: Settings, resource_name: str) -> dict[str, object]:
             "floatingIp": host.floating_ip_address,
             "containerSlots": host.container_slots,
             "serverStatus": host.server_status,
+            **(
+                {
+                    "lxdApi": host.lxd_endpoint,
+                    "lxdFingerprint": host.lxd_fingerprint,
+                    "lxdCertificate": host.lxd_certificate_pem,
+                }
+                if client is not None
+                else {}
+            ),
         }
         for host in hosts
     }
+    if client is not None:
+        exports["containers"] = {
+            name: {
+                "host": host.host_name,
+                "slot": container.slot,
+                "address": container.address,
+                "status": container.status,
+            }
+            for host in hosts
+            for name, container in host.containers.items()
+        }
+        exports["lxdClientCertificate"] = client.certificate
+        exports["lxdClientKey"] = client.key  # a secret
+        exports["lxcRemoteCommand"] = (
+            f'eval "$(python -m lxdhost lxc-remote --stack {pulumi.get_stack()})"'
+        )
     exports["sshCommands"] = {
         host.host_name: pulumi.Output.all(host.floating_ip_address, host.fixed_ip).apply(
             lambda addresses: f"ssh {settings.hosts.ssh_user}@{addresses[0] or addresses[1]}"
@@ -169,6 +202,7 @@ def user_data_args(settings: Settings, host_name: str) -> LxdHostArgs:
         key_pair=None,
         image_id=None,
         floating_ip_depends_on=(),
+        lxd_client=("", "") if settings.lxd.through_api else None,
     )
 
 
@@ -184,6 +218,7 @@ def host_args(
     image_id: pulumi.Input[str] | None,
     floating_ip_depends_on: Sequence[pulumi.Resource],
     os_cloud: str | None = None,
+    lxd_client: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
 ) -> LxdHostArgs:
     """`LxdHostArgs` for one of the stack's hosts."""
     address_plan = settings.address_plan
@@ -209,4 +244,10 @@ def host_args(
         floating_ip_pool=settings.network.external_network if hosts.floating_ips else None,
         floating_ip_depends_on=floating_ip_depends_on,
         os_cloud=os_cloud,
+        lxd_client_certificate=lxd_client[0] if lxd_client is not None else None,
+        lxd_client_key=lxd_client[1] if lxd_client is not None else None,
+        lxd_api_port=access.lxd_api_port,
+        containers=tuple(
+            container for container in settings.lxd.containers if container.host == host_name
+        ),
     )

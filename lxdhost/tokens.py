@@ -8,6 +8,11 @@ LXD_HOST = "lxdhost:index:LxdHost"
 TENANT_NETWORK = "lxdhost:index:TenantNetwork"
 HOST_SECURITY_GROUP = "lxdhost:index:HostSecurityGroup"
 
+# The dynamic resources (lxdhost.lxdresources): pulumi-python:dynamic/<module>:<name>.
+CERTIFICATE = "pulumi-python:dynamic/tls:Certificate"
+LXD_PROFILE = "pulumi-python:dynamic/lxd:Profile"
+LXD_CONTAINER = "pulumi-python:dynamic/lxd:Container"
+
 # pulumi-openstack's resources.
 NETWORK = "openstack:networking/network:Network"
 SUBNET = "openstack:networking/subnet:Subnet"

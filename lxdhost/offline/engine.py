@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import datetime
 import functools
 import gc
 import hashlib
@@ -24,7 +25,7 @@ import logging
 import runpy
 import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,13 @@ from typing import Any
 import pulumi
 import pulumi.runtime
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.x509.oid import NameOID
 from pulumi.runtime.mocks import MockMonitor
 
-from lxdhost import tokens
+from lxdhost import tokens, trust
 from lxdhost.config import ERROR_REPORTED_EXIT_CODE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -177,6 +182,19 @@ class CloudMocks(pulumi.runtime.Mocks):
             tokens.INSTANCE: self._instance,
             tokens.FLOATING_IP: self._floating_ip,
             tokens.NETWORK: self._network,
+            tokens.CERTIFICATE: self._certificate,
+        }
+
+    def _certificate(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        # A real certificate, the same bytes at every run: the plan's user_data embeds it.
+        pair = deterministic_certificate(
+            resource_id, str(inputs.get("commonName", "")), inputs.get("addresses") or ()
+        )
+        return {
+            **inputs,
+            "certificate": pair.certificate,
+            "key": pair.private_key,
+            "fingerprint": trust.fingerprint(pair.certificate),
         }
 
     def _network(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -230,6 +248,39 @@ class CloudMocks(pulumi.runtime.Mocks):
     def _floating_ip(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         digest = hashlib.sha256(resource_id.encode()).digest()
         return {**inputs, "address": f"203.0.113.{1 + digest[0] % 254}"}
+
+
+def deterministic_certificate(
+    seed: str, common_name: str, addresses: Sequence[str]
+) -> trust.KeyPair:
+    """A self-signed Ed25519 certificate whose key, serial and dates all follow from `seed`
+    (Ed25519 signs deterministically): the offline plan's stand-in for a certificate the
+    stack makes once, at random, on a real run."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(digest)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name or "stand-in")])
+    names: list[x509.GeneralName] = [x509.DNSName(common_name or "stand-in")]
+    names.extend(x509.IPAddress(ipaddress.ip_address(str(a))) for a in addresses if a)
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(int.from_bytes(digest[:16], "big") | 1)
+        .not_valid_before(start)
+        .not_valid_after(start + trust.VALIDITY)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(key, None)
+    )
+    return trust.KeyPair(
+        certificate=certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        private_key=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode(),
+    )
 
 
 class ProgramLog(logging.Logger):

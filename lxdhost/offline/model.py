@@ -306,10 +306,12 @@ def _format_path(path: _Path) -> str:
 
 
 # What a cloud value looks like inside a longer string (a MAC in user_data, an address in an
-# SSH command): an id, a MAC or an IPv4 address, not inside a longer word or address.
+# SSH command): an id, a certificate's fingerprint, a MAC or an IPv4 address, not inside a
+# longer word or address.
 _EMBEDDED_CLOUD_VALUE = re.compile(
     r"(?<![\w.:-])"
     r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|[0-9a-f]{64}"
     r"|(?:[0-9a-f]{2}:){5}[0-9a-f]{2}"
     r"|\d{1,3}(?:\.\d{1,3}){3})"
     r"(?![\w:-]|\.\d)"

@@ -52,7 +52,8 @@ def render_plan_text(plan: OfflinePlan) -> str:
             "",
             "<Type:name.property> marks a value only the cloud knows (known after create).",
             "The user-data above holds the mocks' stand-ins for them (a fa:16:3e port MAC, the",
-            "network's MTU): the real port's MAC differs; the rest is byte for byte what boots.",
+            "network's MTU, the certificates a stack with lxdManagement: api makes once): the",
+            "real port's MAC and certificates differ; the rest is byte for byte what boots.",
         ]
     return "\n".join(lines) + "\n"
 

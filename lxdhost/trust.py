@@ -1,0 +1,112 @@
+"""The TLS certificates by which the stack and each host's LXD know each other.
+
+The stack holds one client certificate, which every host's LXD trusts and nothing else; each
+host gets a server certificate of its own, installed before its LXD first starts, whose
+fingerprint the stack's LXD client pins. No trust password, no trust on first use.
+
+Plain functions over PEM text, made with `cryptography`: the certificates' resources
+(`lxdhost.lxdresources.Certificate`) call them once, at create, and keep what they return.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+# LXD makes its own certificates with ECDSA P-384 and ten years' validity: the same here, so that
+# a host never stops answering because a certificate ran out under a long-lived stack.
+VALIDITY = datetime.timedelta(days=3650)
+# The notBefore a little in the past: a host whose clock lags the stack's still accepts it.
+CLOCK_SKEW = datetime.timedelta(hours=1)
+
+ORGANIZATION = "lxdhost"
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A certificate and its private key, both PEM."""
+
+    certificate: str
+    private_key: str
+
+
+def client_certificate(common_name: str, *, now: datetime.datetime | None = None) -> KeyPair:
+    """The certificate a stack's LXD client presents (`clientAuth`)."""
+    return _self_signed(common_name, (), ExtendedKeyUsageOID.CLIENT_AUTH, now)
+
+
+def server_certificate(
+    common_name: str, addresses: Sequence[str] = (), *, now: datetime.datetime | None = None
+) -> KeyPair:
+    """A host's LXD server certificate (`serverAuth`), valid for its name and `addresses`.
+
+    The stack's client pins its fingerprint rather than checking names (LXD's own client does
+    the same); the names let other TLS clients check it the usual way.
+    """
+    return _self_signed(common_name, tuple(addresses), ExtendedKeyUsageOID.SERVER_AUTH, now)
+
+
+def fingerprint(certificate_pem: str) -> str:
+    """The certificate's SHA-256 fingerprint as LXD prints it: 64 lowercase hex digits."""
+    certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+    return certificate.fingerprint(hashes.SHA256()).hex()
+
+
+def _self_signed(
+    common_name: str,
+    addresses: tuple[str, ...],
+    usage: x509.ObjectIdentifier,
+    now: datetime.datetime | None,
+) -> KeyPair:
+    key = ec.generate_private_key(ec.SECP384R1())
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+    start = (now or datetime.datetime.now(datetime.UTC)) - CLOCK_SKEW
+    names: list[x509.GeneralName] = [x509.DNSName(common_name)]
+    names.extend(x509.IPAddress(ipaddress.ip_address(address)) for address in addresses)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + VALIDITY)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .sign(key, hashes.SHA384())
+    )
+    return KeyPair(
+        certificate=certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        private_key=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode(),
+    )
