@@ -49,6 +49,9 @@ class Target:
     name: str
     mirror_host: str
     datasource_config: str  # the image's own /etc/cloud/cloud.cfg.d file: a vendor's setting
+    # Import the container image into LXD at the first boot, as CONTAINER_IMAGE_ALIAS, before
+    # cloud-init's final stage: a stack's containers name it (Pulumi.local.yaml).
+    preloads_container_image: bool = False
 
     @property
     def mirror_url(self) -> str:
@@ -73,11 +76,41 @@ def openstack_target(mirror_host: str) -> Target:
         name="openstack",
         mirror_host=mirror_host,
         datasource_config="datasource_list: [OpenStack, None]\ndisable_root: false\n",
+        preloads_container_image=True,
     )
 
 
 # Where the container image sits inside the host image.
 CONTAINER_IMAGE_PATH = "/var/lib/lxdhost/container.tar"
+# Its alias in LXD, on an image that preloads it (Target.preloads_container_image).
+CONTAINER_IMAGE_ALIAS = "lxdhost-container"
+PRELOAD_UNIT = "lxdhost-container-image.service"
+# A oneshot between cloud-init's config stage (the lxd module: LXD initialised) and its final
+# stage (runcmd: LXD trusts the stack's client, which is when the stack starts to use it), so a
+# container is never asked for before its image is there.
+PRELOAD_SCRIPT = "/usr/local/sbin/lxdhost-import-container-image"
+PRELOAD_SCRIPT_TEXT = (
+    "#!/bin/sh\n"
+    "set -eu\n"
+    "lxd waitready --timeout 600\n"
+    f"lxc image info {CONTAINER_IMAGE_ALIAS} >/dev/null 2>&1 ||\n"
+    f"  lxc image import {CONTAINER_IMAGE_PATH} --alias {CONTAINER_IMAGE_ALIAS}\n"
+)
+PRELOAD_UNIT_TEXT = (
+    "[Unit]\n"
+    "Description=Import the container image this host image carries into LXD\n"
+    "After=cloud-config.service lxd.socket\n"
+    "Before=cloud-final.service\n"
+    f"ConditionPathExists={CONTAINER_IMAGE_PATH}\n"
+    "\n"
+    "[Service]\n"
+    "Type=oneshot\n"
+    "RemainAfterExit=yes\n"
+    f"ExecStart={PRELOAD_SCRIPT}\n"
+    "\n"
+    "[Install]\n"
+    "WantedBy=cloud-init.target\n"
+)
 
 # LXD refuses an image without a creation date; a fixed one keeps the tarball reproducible.
 CREATION_DATE = 1704067200  # 2024-01-01T00:00:00Z
@@ -192,13 +225,18 @@ def host_recipe(layout: str, target: Target) -> RootfsRecipe:
         # The image's own cloud-init settings (a vendor's, not the user's).
         "/etc/cloud/cloud.cfg.d/90-lxdhost-image.cfg": target.datasource_config,
     }
+    configure = "locale-gen"
+    if target.preloads_container_image:
+        files[f"/etc/systemd/system/{PRELOAD_UNIT}"] = PRELOAD_UNIT_TEXT
+        files[PRELOAD_SCRIPT] = PRELOAD_SCRIPT_TEXT
+        configure += f" && chmod 755 {PRELOAD_SCRIPT} && systemctl enable {PRELOAD_UNIT}"
     return RootfsRecipe(
         # The boot test's images keep the names they always had.
         name=f"host-{layout}" if target == NOCLOUD else f"host-{layout}-{target.name}",
         debootstrap_include=HOST_BASE_INCLUDE,
         apt_install=HOST_BASE_APT + LAYOUT_PACKAGES[layout],
         files=files,
-        configure="locale-gen",
+        configure=configure,
     )
 
 

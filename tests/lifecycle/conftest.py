@@ -117,6 +117,10 @@ def engine_steps(events: list[auto.EngineEvent]) -> dict[str, str]:
     }
 
 
+# The settings of a stack whose hosts' LXD is set up by their user_data alone (no API, no
+# containers): the suites about something else wait for no host's LXD.
+USER_DATA_LXD = {"lxdhost:lxdManagement": "user-data"}
+
 # Below the tenant network's 1450 (VXLAN), which Neutron's DHCP sends: the stack's must win on
 # the host's NIC, its bridge and the containers.
 MTU = 1400
@@ -150,6 +154,9 @@ def stack_on_local_cloud(
         stack.set_all_config(
             {key: auto.ConfigValue(value) for key, value in config.items()}, path=True
         )
+        if config.get("lxdhost:lxdManagement") == "user-data":
+            # Pulumi.local.yaml's containers are made through LXD's API only.
+            stack.remove_config("lxdhost:containers")
         local = LocalStack(stack, path)
         try:
             yield local

@@ -22,6 +22,7 @@ from pulumi import automation as auto
 from .conftest import (
     SETTINGS,
     TOP,
+    USER_DATA_LXD,
     LocalStack,
     changes,
     engine_steps,
@@ -71,6 +72,7 @@ def adopt_stack(
 ) -> Iterator[LocalStack]:
     # Step 2 of the flow: the subnet's id, CIDR and gateway as shown, the import stage.
     config = {
+        **USER_DATA_LXD,
         "lxdhost:networkMode": "adopt",
         "lxdhost:subnetId": existing_subnet.id,
         "lxdhost:cidr": CIDR,

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from openstack.connection import Connection
 
-from .conftest import LocalStack, hosts_of, stack_on_local_cloud, wait_for
+from .conftest import USER_DATA_LXD, LocalStack, hosts_of, stack_on_local_cloud, wait_for
 
 pytestmark = pytest.mark.lifecycle
 
@@ -23,7 +23,11 @@ BOOT_TIMEOUT = 900  # seconds from `up` to cloud-init's end: TCG on two shared c
 
 @pytest.fixture(scope="module")
 def failsafe_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    config = {"lxdhost:hostNetwork": "netplan", "lxdhost:packages[0]": MISSING_PACKAGE}
+    config = {
+        **USER_DATA_LXD,
+        "lxdhost:hostNetwork": "netplan",
+        "lxdhost:packages[0]": MISSING_PACKAGE,
+    }
     with stack_on_local_cloud(tmp_path_factory, "failsafe", config) as local:
         yield local
 

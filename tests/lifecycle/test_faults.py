@@ -16,7 +16,7 @@ import pytest
 from openstack.connection import Connection
 from pulumi import automation as auto
 
-from .conftest import SETTINGS, LocalStack, changes, stack_on_local_cloud
+from .conftest import SETTINGS, USER_DATA_LXD, LocalStack, changes, stack_on_local_cloud
 
 pytestmark = pytest.mark.lifecycle
 
@@ -28,7 +28,7 @@ NOVA_REFUSAL = "Quota exceeded for instances: Requested 1, but already used 0 of
 
 @pytest.fixture(scope="module")
 def quota_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with stack_on_local_cloud(tmp_path_factory, STACK, {}) as local:
+    with stack_on_local_cloud(tmp_path_factory, STACK, USER_DATA_LXD) as local:
         yield local
 
 

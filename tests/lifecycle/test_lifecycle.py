@@ -20,7 +20,8 @@ import yaml
 from openstack.connection import Connection
 from pulumi import automation as auto
 
-from hostimage.build import CONTAINER_IMAGE_PATH
+from hostimage.build import CONTAINER_IMAGE_ALIAS
+from lxdhost import lxdapi, trust
 
 from .conftest import (
     MTU,
@@ -37,7 +38,7 @@ pytestmark = pytest.mark.lifecycle
 
 READY_TIMEOUT = 900  # seconds from `up` to cloud-init done: TCG on two shared cores
 CONTAINER_TIMEOUT = 600
-IMAGE_ALIAS = "lxdhost-container"
+IMAGE_ALIAS = CONTAINER_IMAGE_ALIAS  # the local cloud's host image imports it at first boot
 CONTAINER = "web1"
 # Outside every slot's pair: traffic from it must be dropped by the agent's rules.
 STRAY_ADDRESS = "192.168.0.250"
@@ -106,6 +107,7 @@ def pings(host: Host, container: str, target: str, *, source: str = "", attempts
     return False
 
 
+@pytest.mark.daytwo
 def test_up_builds_the_stack_the_cloud_reports(local_stack: LocalStack, cloud: Connection) -> None:
     result = local_stack.timed("up", local_stack.stack.up)
     assert result.summary.result == "succeeded"
@@ -130,6 +132,7 @@ def test_up_builds_the_stack_the_cloud_reports(local_stack: LocalStack, cloud: C
         assert floating.floating_ip_address == host.floating_ip
 
 
+@pytest.mark.daytwo
 def test_preview_right_after_up_has_no_changes(local_stack: LocalStack) -> None:
     result = local_stack.timed("preview", local_stack.stack.preview, expect_no_changes=True)
     assert changes(result.change_summary) == {}
@@ -159,11 +162,15 @@ def test_a_slot_change_previews_as_the_offline_plan_said(local_stack: LocalStack
     finally:
         local_stack.stack.set_config("lxdhost:slotsPerHost", slots)
     said = {change["name"]: change["action"] for change in offline["changes"]}
-    # Fewer slots: the port's pairs are updated, and the server, whose user_data holds the slot
-    # profiles, is replaced with every container on it (until the profiles are managed live).
-    assert said == {"lxd-1-port": "update", "lxd-1-server": "replace"}, offline
+    # Fewer slots: the port's pairs are updated and the two last slots' profiles deleted through
+    # LXD's API; the server, whose user_data holds no profile, is not touched.
+    assert said == {
+        "lxd-1-port": "update",
+        "lxd-1-slot-09": "delete",
+        "lxd-1-slot-10": "delete",
+    }, offline
     assert engine_steps(events) == said
-    assert offline["replaces"] == ["lxd-1-server"]
+    assert offline["replaces"] == []
     unchanged = local_stack.stack.preview(expect_no_changes=True, color="never")
     assert changes(unchanged.change_summary) == {}
 
@@ -216,26 +223,35 @@ def test_the_host_comes_up_with_lxd_on_br0(local_stack: LocalStack, cloud: Conne
         assert profiles == {slot["name"]: slot["mac"] for slot in host.slots}
 
 
-def test_a_container_on_its_slot_reaches_the_gateway(
+@pytest.mark.daytwo
+def test_the_declared_container_sits_on_its_slot_with_its_own_cloud_init(
     local_stack: LocalStack, cloud: Connection
 ) -> None:
-    host = hosts_of(local_stack.outputs())[0]
-    host.ssh(
-        f"sudo lxc image import {CONTAINER_IMAGE_PATH} --alias {IMAGE_ALIAS}", CONTAINER_TIMEOUT
-    )
-    host.ssh(
-        f"sudo lxc launch {IMAGE_ALIAS} {CONTAINER} -p default -p {host.slots[0]['name']}", 300
-    )
+    outputs = local_stack.outputs()
+    host = hosts_of(outputs)[0]
+    slot = host.slots[0]
+    # Pulumi.local.yaml's web1, on lxd-1's slot-01: made by `pulumi up` through LXD's API.
+    assert outputs["containers"][CONTAINER] == {
+        "host": host.name,
+        "slot": slot["name"],
+        "address": slot["ip"],
+        "status": "Running",
+    }
     status = host.ssh_status(
         f"sudo timeout {CONTAINER_TIMEOUT} lxc exec {CONTAINER} -- cloud-init status --wait",
         CONTAINER_TIMEOUT + 30,
     )
     assert "status: done" in status.stdout, status.stdout + status.stderr
+    # Its own user-data ran: the file it writes is there.
+    assert host.ssh(f"sudo lxc exec {CONTAINER} -- cat /etc/motd").startswith(
+        f"{CONTAINER}: a container of the lxdhost stack `local`"
+    )
     shown = json.loads(host.ssh(f"sudo lxc exec {CONTAINER} -- ip -j -4 addr show dev eth0"))
-    assert [a["local"] for link in shown for a in link["addr_info"]] == [host.slots[0]["ip"]]
+    assert [a["local"] for link in shown for a in link["addr_info"]] == [slot["ip"]]
     assert [link["mtu"] for link in shown] == [MTU]
-    gateway = cloud.network.get_subnet(local_stack.outputs()["subnetId"]).gateway_ip
-    assert pings(host, CONTAINER, gateway), f"{CONTAINER} on {host.slots[0]['name']}: no reply"
+    assert [link["address"] for link in shown] == [slot["mac"]]
+    gateway = cloud.network.get_subnet(outputs["subnetId"]).gateway_ip
+    assert pings(host, CONTAINER, gateway), f"{CONTAINER} on {slot['name']}: no reply"
     local_stack.since_up("first container at the gateway")
 
 
@@ -303,6 +319,124 @@ def test_a_pair_removed_out_of_band_is_seen_by_refresh_and_restored_by_up(
     )
 
 
+def container_state(host: Host, name: str) -> dict[str, Any]:
+    """LXD's state of a container: its status and its init's PID (a restart changes it)."""
+    state = json.loads(host.ssh(f"sudo lxc query /1.0/instances/{name}/state"))
+    return {"status": state["status"], "pid": state["pid"]}
+
+
+def lxd_endpoint(outputs: dict[str, Any], host: Host, **changes: str) -> lxdapi.LxdEndpoint:
+    """The host's LXD as the stack reaches it, from its outputs; `changes` swap a certificate."""
+    values = {
+        "host": host.name,
+        "url": outputs["hosts"][host.name]["lxdApi"],
+        "server_certificate": outputs["hosts"][host.name]["lxdCertificate"],
+        "client_certificate": outputs["lxdClientCertificate"],
+        "client_key": outputs["lxdClientKey"],
+    }
+    values.update(changes)
+    return lxdapi.LxdEndpoint(**values)
+
+
+@pytest.mark.daytwo
+def test_lxd_trusts_the_stacks_certificate_alone(local_stack: LocalStack) -> None:
+    outputs = local_stack.outputs()
+    host = hosts_of(outputs)[0]
+    with lxdapi.connect(lxd_endpoint(outputs, host)) as client:
+        served = client.host_info["environment"]["certificate_fingerprint"]
+    assert served == outputs["hosts"][host.name]["lxdFingerprint"]
+    # A client with a certificate of its own is not let in.
+    stranger = trust.client_certificate("stranger")
+    endpoint = lxd_endpoint(
+        outputs,
+        host,
+        client_certificate=stranger.certificate,
+        client_key=stranger.private_key,
+    )
+    with (
+        pytest.raises(lxdapi.LxdError, match="does not trust the stack's client certificate"),
+        lxdapi.connect(endpoint),
+    ):
+        pass
+    # And the stack refuses a host that serves a certificate other than the one it made.
+    impostor = trust.server_certificate(host.name, [host.floating_ip])
+    impostor_endpoint = lxd_endpoint(outputs, host, server_certificate=impostor.certificate)
+    with (
+        pytest.raises(lxdapi.LxdError, match="Fingerprints did not match"),
+        lxdapi.connect(impostor_endpoint),
+    ):
+        pass
+
+
+@pytest.mark.daytwo
+def test_a_slot_change_is_applied_live_and_the_container_keeps_running(
+    local_stack: LocalStack, cloud: Connection
+) -> None:
+    host, _, gateway = first_host(local_stack, cloud)
+    before = container_state(host, CONTAINER)
+    server_id = cloud.compute.find_server(host.name).id
+    slots = local_stack.stack.get_config("lxdhost:slotsPerHost")
+    try:
+        local_stack.stack.set_config("lxdhost:slotsPerHost", auto.ConfigValue("8"))
+        fewer = local_stack.timed("up (slots 10 to 8)", local_stack.stack.up)
+        assert changes(fewer.summary.resource_changes) == {"update": 1, "delete": 2}
+        assert len(port_of(cloud, host.fixed_ip).allowed_address_pairs) == 8
+        assert "slot-09" not in host.ssh("sudo lxc profile list -f csv -c n")
+    finally:
+        local_stack.stack.set_config("lxdhost:slotsPerHost", slots)
+    more = local_stack.timed("up (slots 8 to 10)", local_stack.stack.up)
+    assert changes(more.summary.resource_changes) == {"update": 1, "create": 2}
+    assert len(port_of(cloud, host.fixed_ip).allowed_address_pairs) == 10
+    assert "slot-10" in host.ssh("sudo lxc profile list -f csv -c n")
+    # No server was replaced, and the container never stopped.
+    assert cloud.compute.find_server(host.name).id == server_id
+    assert container_state(host, CONTAINER) == before
+    assert pings(host, CONTAINER, gateway)
+
+
+@pytest.mark.daytwo
+def test_a_container_added_then_removed_touches_no_other(
+    local_stack: LocalStack, cloud: Connection
+) -> None:
+    host, _, gateway = first_host(local_stack, cloud)
+    before = container_state(host, CONTAINER)
+    second = {"name": "web2", "host": host.name, "slot": "slot-02", "image": IMAGE_ALIAS}
+    for key, value in second.items():
+        local_stack.stack.set_config(
+            f"lxdhost:containers[1].{key}", auto.ConfigValue(value), path=True
+        )
+    try:
+        added = local_stack.timed("up (web2 added)", local_stack.stack.up)
+        assert changes(added.summary.resource_changes) == {"create": 1}
+        assert local_stack.outputs()["containers"]["web2"]["address"] == host.slots[1]["ip"]
+        assert pings(host, "web2", gateway)
+        assert container_state(host, CONTAINER) == before
+    finally:
+        local_stack.stack.remove_config("lxdhost:containers[1]", path=True)
+    removed = local_stack.timed("up (web2 removed)", local_stack.stack.up)
+    assert changes(removed.summary.resource_changes) == {"delete": 1}
+    assert host.ssh("sudo lxc list -f csv -c n").split() == [CONTAINER]
+    assert container_state(host, CONTAINER) == before
+
+
+@pytest.mark.daytwo
+def test_a_container_deleted_out_of_band_is_seen_by_refresh_and_made_again_by_up(
+    local_stack: LocalStack, cloud: Connection
+) -> None:
+    host, _, gateway = first_host(local_stack, cloud)
+    host.ssh(f"sudo lxc delete --force {CONTAINER}")
+    refreshed = local_stack.timed("refresh (container gone)", local_stack.stack.refresh)
+    assert changes(refreshed.summary.resource_changes) == {"delete": 1}
+    remade = local_stack.timed("up (container again)", local_stack.stack.up)
+    assert changes(remade.summary.resource_changes) == {"create": 1}
+    assert container_state(host, CONTAINER)["status"] == "Running"
+    host.ssh(
+        f"sudo timeout {CONTAINER_TIMEOUT} lxc exec {CONTAINER} -- cloud-init status --wait",
+        CONTAINER_TIMEOUT + 30,
+    )
+    assert pings(host, CONTAINER, gateway)
+
+
 def test_a_stopped_host_is_named_on_preview_with_the_command_that_starts_it(
     local_stack: LocalStack, cloud: Connection
 ) -> None:
@@ -348,9 +482,19 @@ def test_a_stopped_host_is_named_on_preview_with_the_command_that_starts_it(
     assert host_warnings(events, host.name) == []
 
 
+@pytest.mark.daytwo
 def test_destroy_leaves_the_project_empty(local_stack: LocalStack, cloud: Connection) -> None:
-    result = local_stack.timed("destroy", local_stack.stack.destroy)
+    events: list[auto.EngineEvent] = []
+    result = local_stack.timed("destroy", local_stack.stack.destroy, on_event=events.append)
     assert set(changes(result.summary.resource_changes)) == {"delete"}
+    # The containers went first, then their host's profiles, then the server.
+    deleted = [
+        event.res_outputs_event.metadata.urn.rsplit("::", 1)[1]
+        for event in events
+        if event.res_outputs_event is not None
+    ]
+    assert deleted.index("lxd-1-web1") < deleted.index("lxd-1-slot-01")
+    assert deleted.index("lxd-1-slot-01") < deleted.index("lxd-1-server")
     project = cloud.current_project_id
     left = {
         "servers": [s.name for s in cloud.compute.servers()],
