@@ -66,6 +66,12 @@ class LxdAccess:
         }
 
 
+# The inputs whose change replaces each kind of resource (the offline diff names them too).
+CERTIFICATE_REPLACES = ("kind", "commonName", "addresses")
+PROFILE_REPLACES = ("name", "serverId")
+CONTAINER_REPLACES = ("name", "serverId", "image", "userData", "slot")
+
+
 def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: Sequence[str]) -> list[str]:
     return [key for key in keys if olds.get(key) != news.get(key)]
 
@@ -88,7 +94,7 @@ class _CertificateProvider(dynamic.ResourceProvider):
         return dynamic.CreateResult(id_=outs["fingerprint"], outs=outs)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        replaces = _changed(olds, news, ("kind", "commonName", "addresses"))
+        replaces = _changed(olds, news, CERTIFICATE_REPLACES)
         return dynamic.DiffResult(changes=bool(replaces), replaces=replaces)
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
@@ -150,7 +156,7 @@ class _ProfileProvider(dynamic.ResourceProvider):
         return dynamic.CreateResult(id_=f"{props['host']}/{props['name']}", outs=dict(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        replaces = _changed(olds, news, ("name", "serverId"))
+        replaces = _changed(olds, news, PROFILE_REPLACES)
         changed = _changed(olds, news, ("description", "config", "devices", *ENDPOINT_KEYS))
         return dynamic.DiffResult(
             changes=bool(replaces or changed), replaces=replaces, delete_before_replace=True
@@ -242,7 +248,7 @@ class _ContainerProvider(dynamic.ResourceProvider):
         )
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        replaces = _changed(olds, news, ("name", "serverId", "image", "userData", "slot"))
+        replaces = _changed(olds, news, CONTAINER_REPLACES)
         changed = _changed(olds, news, ("profiles", "address", *ENDPOINT_KEYS))
         if olds.get("status") not in (None, "Running"):
             changed.append("status")

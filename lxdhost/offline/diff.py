@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from lxdhost import tokens
+from lxdhost.lxdresources import CERTIFICATE_REPLACES, CONTAINER_REPLACES, PROFILE_REPLACES
 from lxdhost.offline.model import (
     OfflinePlan,
     PlannedResource,
@@ -87,6 +88,10 @@ REPLACING_INPUTS: Mapping[str, frozenset[str]] = {
         "description",
     },
     tokens.KEYPAIR: _REGION | {"name", "publicKey", "userId", "valueSpecs"},
+    # The dynamic resources: what their own providers' diff replaces on.
+    tokens.CERTIFICATE: frozenset(CERTIFICATE_REPLACES),
+    tokens.LXD_PROFILE: frozenset(PROFILE_REPLACES),
+    tokens.LXD_CONTAINER: frozenset(CONTAINER_REPLACES),
 }
 
 # Inputs that rebuild a server in place: same id, same port, but its root disk is re-imaged.
