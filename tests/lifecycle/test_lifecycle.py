@@ -249,7 +249,8 @@ def test_the_declared_container_sits_on_its_slot_with_its_own_cloud_init(
     shown = json.loads(host.ssh(f"sudo lxc exec {CONTAINER} -- ip -j -4 addr show dev eth0"))
     assert [a["local"] for link in shown for a in link["addr_info"]] == [slot["ip"]]
     assert [link["mtu"] for link in shown] == [MTU]
-    assert [link["address"] for link in shown] == [slot["mac"]]
+    (link,) = json.loads(host.ssh(f"sudo lxc exec {CONTAINER} -- ip -j link show dev eth0"))
+    assert link["address"] == slot["mac"]
     gateway = cloud.network.get_subnet(outputs["subnetId"]).gateway_ip
     assert pings(host, CONTAINER, gateway), f"{CONTAINER} on {slot['name']}: no reply"
     local_stack.since_up("first container at the gateway")
@@ -325,6 +326,12 @@ def container_state(host: Host, name: str) -> dict[str, Any]:
     return {"status": state["status"], "pid": state["pid"]}
 
 
+def lxd_names(host: Host, collection: str) -> list[str]:
+    """The names in one of the host's LXD collections (`profiles`, `instances`), from its API."""
+    listed = json.loads(host.ssh(f"sudo lxc query /1.0/{collection}"))
+    return sorted(url.rsplit("/", 1)[1] for url in listed)
+
+
 def lxd_endpoint(outputs: dict[str, Any], host: Host, **changes: str) -> lxdapi.LxdEndpoint:
     """The host's LXD as the stack reaches it, from its outputs; `changes` swap a certificate."""
     values = {
@@ -381,13 +388,13 @@ def test_a_slot_change_is_applied_live_and_the_container_keeps_running(
         fewer = local_stack.timed("up (slots 10 to 8)", local_stack.stack.up)
         assert changes(fewer.summary.resource_changes) == {"update": 1, "delete": 2}
         assert len(port_of(cloud, host.fixed_ip).allowed_address_pairs) == 8
-        assert "slot-09" not in host.ssh("sudo lxc profile list -f csv -c n")
+        assert "slot-09" not in lxd_names(host, "profiles")
     finally:
         local_stack.stack.set_config("lxdhost:slotsPerHost", slots)
     more = local_stack.timed("up (slots 8 to 10)", local_stack.stack.up)
     assert changes(more.summary.resource_changes) == {"update": 1, "create": 2}
     assert len(port_of(cloud, host.fixed_ip).allowed_address_pairs) == 10
-    assert "slot-10" in host.ssh("sudo lxc profile list -f csv -c n")
+    assert "slot-10" in lxd_names(host, "profiles")
     # No server was replaced, and the container never stopped.
     assert cloud.compute.find_server(host.name).id == server_id
     assert container_state(host, CONTAINER) == before
@@ -415,7 +422,7 @@ def test_a_container_added_then_removed_touches_no_other(
         local_stack.stack.remove_config("lxdhost:containers[1]", path=True)
     removed = local_stack.timed("up (web2 removed)", local_stack.stack.up)
     assert changes(removed.summary.resource_changes) == {"delete": 1}
-    assert host.ssh("sudo lxc list -f csv -c n").split() == [CONTAINER]
+    assert lxd_names(host, "instances") == [CONTAINER]
     assert container_state(host, CONTAINER) == before
 
 
