@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from .conftest import (
     changes,
     engine_steps,
     hosts_of,
+    pulumi_environment,
     wait_for,
 )
 
@@ -373,6 +375,30 @@ def test_lxd_trusts_the_stacks_certificate_alone(local_stack: LocalStack) -> Non
         lxdapi.connect(impostor_endpoint),
     ):
         pass
+
+
+@pytest.mark.daytwo
+def test_the_lxc_remote_command_reaches_the_container(
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
+    command = local_stack.outputs()["lxcRemoteCommand"]
+    assert command == 'eval "$(python -m lxdhost lxc-remote --stack local)"'
+    # As a user runs it: their own lxc configuration is elsewhere and stays untouched.
+    environment = {**pulumi_environment(), "XDG_CONFIG_HOME": str(tmp_path)}
+    script = f"{command} && lxc list lxd-1: -f csv -c ns && lxc exec lxd-1:{CONTAINER} hostname"
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=local_stack.path, env=environment, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split() == [f"{CONTAINER},RUNNING", CONTAINER]
+    # The host's certificate was pinned from the stack's outputs, not accepted on first use.
+    pinned = tmp_path / "lxdhost" / "lxdhost-local" / "lxc" / "servercerts" / "lxd-1.crt"
+    assert (
+        trust.fingerprint(pinned.read_text())
+        == (local_stack.outputs()["hosts"]["lxd-1"]["lxdFingerprint"])
+    )
 
 
 @pytest.mark.daytwo
