@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 # LXD makes its own certificates with ECDSA P-384 and ten years' validity: the same here, so that
@@ -35,6 +36,18 @@ class KeyPair:
 
     certificate: str
     private_key: str
+
+    @staticmethod
+    def of(certificate: x509.Certificate, key: PrivateKeyTypes) -> KeyPair:
+        """A certificate and its key as PEM text: the key unencrypted, PKCS #8."""
+        return KeyPair(
+            certificate=certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            private_key=key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ).decode(),
+        )
 
 
 def client_certificate(common_name: str, *, now: datetime.datetime | None = None) -> KeyPair:
@@ -102,11 +115,4 @@ def _self_signed(
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .sign(key, hashes.SHA384())
     )
-    return KeyPair(
-        certificate=certificate.public_bytes(serialization.Encoding.PEM).decode(),
-        private_key=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
-    )
+    return KeyPair.of(certificate, key)

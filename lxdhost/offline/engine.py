@@ -34,7 +34,6 @@ import pulumi
 import pulumi.runtime
 import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 from pulumi.runtime.mocks import MockMonitor
@@ -273,14 +272,7 @@ def deterministic_certificate(
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .sign(key, None)
     )
-    return trust.KeyPair(
-        certificate=certificate.public_bytes(serialization.Encoding.PEM).decode(),
-        private_key=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
-    )
+    return trust.KeyPair.of(certificate, key)
 
 
 class ProgramLog(logging.Logger):
