@@ -84,7 +84,14 @@ as_user() {
 
 # A PID file holds "PID START": START, the process's start time (field 22 of /proc/PID/stat),
 # tells our process from a later one that reuses its PID after a crash or a reboot.
-start_time() { awk '{ print $22 }' "/proc/$1/stat" 2>/dev/null; }
+# start_time PID: field 22 of /proc/PID/stat, counted after the command's closing parenthesis
+# (the command itself may hold spaces and parentheses).
+start_time() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  awk '{ print $20 }' <<<"$stat"
+}
 pid_of() {
   local pid start
   [ -f "$LC_RUN/$1.pid" ] || return 1
