@@ -26,6 +26,9 @@ from lxdhost.containers import file_sha256
 # the reboot bring-up, its second boot (4-7 minutes on the local cloud's TCG VMs).
 READY_TIMEOUT = 1800.0
 READY_POLL = 5.0
+# How long a read, an update or a delete waits for a host that exists already: one that has just
+# rebooted starts LXD a minute or so after SSH answers (under TCG).
+ANSWER_TIMEOUT = 300.0
 # One API request's timeout: an image upload is one request.
 REQUEST_TIMEOUT = 600.0
 
@@ -114,6 +117,16 @@ def wait_until_ready(endpoint: LxdEndpoint, timeout: float = READY_TIMEOUT) -> N
                 f"{reason}. Its console log says why: openstack console log show {endpoint.host}"
             )
         time.sleep(READY_POLL)
+
+
+@contextlib.contextmanager
+def connect_when_ready(
+    endpoint: LxdEndpoint, timeout: float = ANSWER_TIMEOUT
+) -> Iterator[pylxd.Client]:
+    """`connect`, once `wait_until_ready` says the host is ready."""
+    wait_until_ready(endpoint, timeout)
+    with connect(endpoint) as client:
+        yield client
 
 
 def bridge_addresses(client: pylxd.Client, bridge: str) -> list[str]:
@@ -262,15 +275,26 @@ def set_container_profiles(client: pylxd.Client, name: str, profiles: Sequence[s
     instance.save(wait=True)
 
 
-def delete_container(client: pylxd.Client, name: str) -> None:
-    """Stop the container at once and delete it; one already gone is no error."""
-    try:
-        instance = client.instances.get(name)
-    except pylxd.exceptions.NotFound:
-        return
-    if instance.status != "Stopped":
-        instance.stop(force=True, wait=True)
-    instance.delete(wait=True)
+def delete_container(client: pylxd.Client, name: str, attempts: int = 5) -> None:
+    """Stop the container at once and delete it; one already gone is no error.
+
+    A host that has just booted may be starting it as it is read (LXD's own autostart): a
+    container found stopped can be running by the time it is deleted, so stop and delete are
+    tried again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            instance = client.instances.get(name)
+        except pylxd.exceptions.NotFound:
+            return
+        try:
+            if instance.status != "Stopped":
+                instance.stop(force=True, wait=True)
+            instance.delete(wait=True)
+            return
+        except pylxd.exceptions.LXDAPIException:
+            if attempt == attempts:
+                raise
+            time.sleep(READY_POLL)
 
 
 @contextlib.contextmanager

@@ -163,14 +163,12 @@ class _ProfileProvider(dynamic.ResourceProvider):
         )
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        endpoint = lxdapi.LxdEndpoint.from_props(news)
-        lxdapi.wait_until_ready(endpoint)
-        with lxdapi.connect(endpoint) as client:
+        with lxdapi.connect_when_ready(lxdapi.LxdEndpoint.from_props(news)) as client:
             lxdapi.put_profile(client, _profile(news))
         return dynamic.UpdateResult(outs=dict(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        with lxdapi.connect(lxdapi.LxdEndpoint.from_props(props)) as client:
+        with lxdapi.connect_when_ready(lxdapi.LxdEndpoint.from_props(props)) as client:
             found = lxdapi.read_profile(client, str(props["name"]))
         if found is None:
             return dynamic.ReadResult("", {})
@@ -183,7 +181,7 @@ class _ProfileProvider(dynamic.ResourceProvider):
         return dynamic.ReadResult(id_, outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        with lxdapi.connect(lxdapi.LxdEndpoint.from_props(props)) as client:
+        with lxdapi.connect_when_ready(lxdapi.LxdEndpoint.from_props(props)) as client:
             lxdapi.delete_profile(client, str(props["name"]))
 
 
@@ -258,7 +256,7 @@ class _ContainerProvider(dynamic.ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         endpoint = lxdapi.LxdEndpoint.from_props(news)
-        with lxdapi.connect(endpoint) as client:
+        with lxdapi.connect_when_ready(endpoint) as client:
             if olds.get("profiles") != news.get("profiles"):
                 lxdapi.set_container_profiles(client, str(news["name"]), news["profiles"])
             state = lxdapi.read_container(client, str(news["name"]))
@@ -268,7 +266,7 @@ class _ContainerProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult(outs=_container_outs(news, state))
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        with lxdapi.connect(lxdapi.LxdEndpoint.from_props(props)) as client:
+        with lxdapi.connect_when_ready(lxdapi.LxdEndpoint.from_props(props)) as client:
             state = lxdapi.read_container(client, str(props["name"]))
         if state is None:
             return dynamic.ReadResult("", {})
@@ -276,7 +274,7 @@ class _ContainerProvider(dynamic.ResourceProvider):
         return dynamic.ReadResult(id_, outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        with lxdapi.connect(lxdapi.LxdEndpoint.from_props(props)) as client:
+        with lxdapi.connect_when_ready(lxdapi.LxdEndpoint.from_props(props)) as client:
             lxdapi.delete_container(client, str(props["name"]))
 
 
