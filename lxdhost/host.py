@@ -36,8 +36,10 @@ from userdata.network import MAX_MTU
 # MAC has 17 characters; the largest MTU the user-data accepts has as many digits as any other).
 STAND_IN_MACADDRESS = "fa:16:3e:00:00:00"
 STAND_IN_MTU = MAX_MTU
-# The client certificate's common name is the stack's, known only to the engine: a long one.
-STAND_IN_CLIENT_NAME = "x" * 64
+# The certificates' names at their longest: a host name has at most 63 characters, and the
+# client's common name (the project and stack) is cut to X.509's 64.
+STAND_IN_HOST_NAME = "x" * 63
+STAND_IN_CLIENT_NAME = "x" * trust.COMMON_NAME_LIMIT
 
 # Where LXD listens when its API is opened: every address of the host (its bridge's included).
 LXD_LISTEN_ADDRESS = "::"
@@ -192,10 +194,10 @@ def host_spec(
 
 @functools.cache
 def _stand_in_trust() -> HostTrust:
-    # Real certificates of the same kind, each with one more address than the real ones carry
-    # (the port's and the floating IP): a signature's and a serial's length vary by a few bytes,
-    # an address adds six.
-    server = trust.server_certificate(STAND_IN_CLIENT_NAME[:63], ["255.255.255.255"] * 3)
+    # Real certificates with the longest names and one address more than the real ones carry
+    # (the server's: the port's and the floating IP; the client's: none): a signature's and a
+    # serial's length vary by a few bytes, and an address adds six.
+    server = trust.server_certificate(STAND_IN_HOST_NAME, ["255.255.255.255"] * 3)
     client = trust.server_certificate(STAND_IN_CLIENT_NAME, ["255.255.255.255"])
     return HostTrust(server.certificate, server.private_key, client.certificate)
 

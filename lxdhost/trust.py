@@ -28,6 +28,7 @@ VALIDITY = datetime.timedelta(days=3650)
 CLOCK_SKEW = datetime.timedelta(hours=1)
 
 ORGANIZATION = "lxdhost"
+COMMON_NAME_LIMIT = 64
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class KeyPair:
 
 def client_certificate(common_name: str, *, now: datetime.datetime | None = None) -> KeyPair:
     """The certificate a stack's LXD client presents (`clientAuth`)."""
-    return _self_signed(common_name, (), ExtendedKeyUsageOID.CLIENT_AUTH, now)
+    return _self_signed(common_name, (), ExtendedKeyUsageOID.CLIENT_AUTH, now, named=False)
 
 
 def server_certificate(
@@ -77,18 +78,22 @@ def _self_signed(
     addresses: tuple[str, ...],
     usage: x509.ObjectIdentifier,
     now: datetime.datetime | None,
+    *,
+    named: bool = True,
 ) -> KeyPair:
+    """`named`: the common name is a DNS name too (a host's; a stack's need not be one)."""
     key = ec.generate_private_key(ec.SECP384R1())
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            # X.509 allows 64 characters; a project and stack name may be longer.
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name[:COMMON_NAME_LIMIT]),
         ]
     )
     start = (now or datetime.datetime.now(datetime.UTC)) - CLOCK_SKEW
-    names: list[x509.GeneralName] = [x509.DNSName(common_name)]
+    names: list[x509.GeneralName] = [x509.DNSName(common_name)] if named else []
     names.extend(x509.IPAddress(ipaddress.ip_address(address)) for address in addresses)
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(subject)
@@ -96,8 +101,11 @@ def _self_signed(
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(start + VALIDITY)
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    )
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    certificate = (
+        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,

@@ -14,15 +14,19 @@ import pulumi
 import pytest
 import yaml
 
-from lxdhost import tokens
+from lxdhost import tokens, trust
 from lxdhost.addressing import ContainerSlot, slot_mac_address
 from lxdhost.host import (
     ContainerAccess,
+    HostTrust,
     LxdHost,
     LxdHostArgs,
+    host_spec,
     slot_profiles,
+    stand_in_user_data,
 )
 from lxdhost.offline import CloudMocks
+from userdata import render_host
 
 SLOTS = tuple(
     ContainerSlot(
@@ -307,3 +311,22 @@ def test_a_lookup_that_fails_is_a_warning_naming_the_host_not_a_failure() -> Non
     (warning,) = log.warnings
     assert warning.startswith("LXD host lxd-1: the status of its server ")
     assert "Nova did not answer" in warning and "openstack --os-cloud prod server show" in warning
+
+
+def test_the_stand_in_user_data_bounds_the_real_one_with_the_stacks_certificates() -> None:
+    """Through LXD's API the user_data carries certificates made only at `up` (ECDSA, whose
+    signatures vary in length): the bound judged at preview holds for any of them."""
+    host_args = args(lxd_client_certificate="", lxd_client_key="")
+    bound = len(stand_in_user_data(host_args).encode())
+    for _ in range(20):
+        server = trust.server_certificate("x" * 63, ["255.255.255.255", "255.255.255.254"])
+        client = trust.client_certificate("y" * 200)
+        real = render_host(
+            host_spec(
+                host_args,
+                macaddress="fa:16:3e:12:34:56",
+                mtu=9000,
+                lxd_trust=HostTrust(server.certificate, server.private_key, client.certificate),
+            )
+        )
+        assert len(real.encode()) <= bound

@@ -79,3 +79,9 @@ def test_the_fingerprint_is_what_lxd_prints_and_the_user_data_computes() -> None
     expected.update(der)
     assert trust.fingerprint(pair.certificate) == expected.finalize().hex()
     assert certificate_fingerprint(pair.certificate) == trust.fingerprint(pair.certificate)
+
+
+def test_a_long_project_and_stack_name_is_cut_to_x509s_limit() -> None:
+    pair = trust.client_certificate("lxdhost-" + "s" * 100, now=NOW)
+    (name,) = _load(pair.certificate).subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    assert name.value == ("lxdhost-" + "s" * 100)[:64]
