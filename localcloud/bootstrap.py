@@ -6,6 +6,7 @@ cloud's network namespace; every step is idempotent, so `up` after `down` repeat
     python3 localcloud/bootstrap.py clouds-yaml  # write the clouds.yaml entries
     python3 localcloud/bootstrap.py catalog      # service users, services and endpoints
     python3 localcloud/bootstrap.py resources    # project, user, flavors, network, image, key
+    python3 localcloud/bootstrap.py clear        # delete what the project holds beyond those
 """
 
 from __future__ import annotations
@@ -240,8 +241,69 @@ def resources() -> None:
         print(f"  {title}: {time.monotonic() - started:.1f} s")
 
 
+def clear() -> None:
+    """Deletes every resource in the project that `resources` did not make: what stacks, tests
+    or a user's experiments left, servers first and networks last, each named as it goes."""
+    user = connect(os.environ["LC_CLOUD"])
+    project = user.current_project_id
+    network = user.network
+    count = 0
+
+    def deleted(kind: str, name: str, started: float) -> None:
+        nonlocal count
+        count += 1
+        print(f"  {kind} {name}: deleted in {time.monotonic() - started:.1f} s")
+
+    for server in user.compute.servers():
+        started = time.monotonic()
+        user.compute.delete_server(server)
+        user.compute.wait_for_delete(server, wait=300)
+        deleted("server", server.name, started)
+    for ip in network.ips(project_id=project):
+        started = time.monotonic()
+        network.delete_ip(ip)
+        deleted("floating IP", ip.floating_ip_address, started)
+    for router in network.routers(project_id=project):
+        started = time.monotonic()
+        for port in network.ports(device_id=router.id):
+            if port.device_owner == "network:router_interface":
+                network.remove_interface_from_router(router, port_id=port.id)
+        network.delete_router(router)
+        deleted("router", router.name, started)
+    for port in network.ports(project_id=project):
+        if port.device_owner != "network:dhcp":
+            started = time.monotonic()
+            network.delete_port(port)
+            deleted("port", port.name or port.id, started)
+    for subnet in network.subnets(project_id=project):
+        started = time.monotonic()
+        network.delete_subnet(subnet)
+        deleted("subnet", subnet.name, started)
+    for net in network.networks(project_id=project):
+        started = time.monotonic()
+        network.delete_network(net)
+        deleted("network", net.name, started)
+    for group in network.security_groups(project_id=project):
+        if group.name != "default":
+            started = time.monotonic()
+            network.delete_security_group(group)
+            deleted("security group", group.name, started)
+    for pair in user.compute.keypairs():
+        if pair.name != os.environ["LC_KEYPAIR"]:
+            started = time.monotonic()
+            user.compute.delete_keypair(pair)
+            deleted("key pair", pair.name, started)
+    project_name = os.environ["LC_PROJECT"]
+    print(f"  project {project_name}: {count} resources deleted; it holds what `up` made")
+
+
 def main(argv: list[str]) -> int:
-    commands = {"clouds-yaml": write_clouds_yaml, "catalog": catalog, "resources": resources}
+    commands = {
+        "clouds-yaml": write_clouds_yaml,
+        "catalog": catalog,
+        "resources": resources,
+        "clear": clear,
+    }
     if len(argv) != 1 or argv[0] not in commands:
         print(f"usage: bootstrap.py {{{','.join(commands)}}}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openstack.connection import Connection
 from pulumi import automation as auto
 
 from tests.localcloud.conftest import cloud, local_cloud_settings
@@ -33,6 +34,40 @@ PASSPHRASE = "local"  # Pulumi.local.yaml's salt is for this passphrase
 
 SETTINGS = local_cloud_settings()
 __all__ = ["cloud"]  # the project's member user on the local cloud's APIs, shared with its suite
+
+
+def project_contents(cloud: Connection) -> dict[str, list[str]]:
+    """What the project holds beyond what `scripts/local-cloud up` made, by kind; no empty kind."""
+    project = cloud.current_project_id
+    network = cloud.network
+    held = {
+        "servers": [s.name for s in cloud.compute.servers()],
+        "ports": [p.id for p in network.ports(project_id=project)],
+        "networks": [n.name for n in network.networks(project_id=project)],
+        "subnets": [s.name for s in network.subnets(project_id=project)],
+        "routers": [r.name for r in network.routers(project_id=project)],
+        "floating IPs": [f.floating_ip_address for f in network.ips(project_id=project)],
+        "security groups": [
+            g.name for g in network.security_groups(project_id=project) if g.name != "default"
+        ],
+        # The local cloud's own key pair is not a stack's.
+        "key pairs": [k.name for k in cloud.compute.keypairs() if k.name != SETTINGS["LC_KEYPAIR"]],
+    }
+    return {kind: names for kind, names in held.items() if names}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def empty_project(cloud: Connection) -> None:
+    """The suite counts what its stacks leave, so it starts only in an empty project: what an
+    earlier run or a user's stack left there is named, not deleted behind their back."""
+    held = project_contents(cloud)
+    if held:
+        pytest.exit(
+            f"the local cloud's project {SETTINGS['LC_PROJECT']} holds what the suite did not "
+            f"make: {json.dumps(held)}; destroy the stacks that made it, or delete it all with "
+            "`scripts/local-cloud clear`",
+            returncode=1,
+        )
 
 
 def pulumi_environment() -> dict[str, str]:

@@ -32,6 +32,7 @@ from .conftest import (
     changes,
     engine_steps,
     hosts_of,
+    project_contents,
     pulumi_environment,
     wait_for,
 )
@@ -528,19 +529,5 @@ def test_destroy_leaves_the_project_empty(local_stack: LocalStack, cloud: Connec
     ]
     assert deleted.index("lxd-1-web1") < deleted.index("lxd-1-slot-01")
     assert deleted.index("lxd-1-slot-01") < deleted.index("lxd-1-server")
-    project = cloud.current_project_id
-    left = {
-        "servers": [s.name for s in cloud.compute.servers()],
-        "ports": [p.id for p in cloud.network.ports(project_id=project)],
-        "networks": [n.name for n in cloud.network.networks(project_id=project)],
-        "subnets": [s.name for s in cloud.network.subnets(project_id=project)],
-        "routers": [r.name for r in cloud.network.routers(project_id=project)],
-        "floating IPs": [f.floating_ip_address for f in cloud.network.ips(project_id=project)],
-        "security groups": [
-            g.name for g in cloud.network.security_groups(project_id=project) if g.name != "default"
-        ],
-        # The local cloud's own key pair is not the stack's.
-        "key pairs": [k.name for k in cloud.compute.keypairs() if k.name != SETTINGS["LC_KEYPAIR"]],
-    }
-    assert {kind: names for kind, names in left.items() if names} == {}
+    assert project_contents(cloud) == {}
     assert local_stack.stack.export_stack().deployment.get("resources") in (None, [])
