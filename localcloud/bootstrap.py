@@ -7,6 +7,7 @@ cloud's network namespace; every step is idempotent, so `up` after `down` repeat
     python3 localcloud/bootstrap.py catalog      # service users, services and endpoints
     python3 localcloud/bootstrap.py resources    # project, user, flavors, network, image, key
     python3 localcloud/bootstrap.py clear        # delete what the project holds beyond those
+    python3 localcloud/bootstrap.py scale        # the scale mode's fake host joined; quotas
 """
 
 from __future__ import annotations
@@ -35,10 +36,21 @@ SERVICES = {
     "neutron": ("network", os.environ["LC_NEUTRON_URL"]),
 }
 
-# An LXD host under TCG: two vCPUs, 2 GiB (LXD and one container), the image's 8 GiB disk.
+# An LXD host under TCG: two vCPUs, 2 GiB (LXD and one container), the image's 8 GiB disk. The
+# scale mode's flavor has the same size on the fake compute host, so quotas count the same.
 FLAVORS = {
     os.environ["LC_FLAVOR"]: {"vcpus": 2, "ram": 2048, "disk": 10},
+    os.environ["LC_FAKE_FLAVOR"]: {"vcpus": 2, "ram": 2048, "disk": 10},
 }
+# Only the fake compute host's resource provider has the trait (its provider.yaml, written by
+# localcloud/lib/fake.sh): the scale mode's flavor lands there alone, and the real one never does.
+FAKE_TRAIT = os.environ["LC_FAKE_TRAIT"]
+FLAVOR_SPECS = {
+    os.environ["LC_FLAVOR"]: {f"trait:{FAKE_TRAIT}": "forbidden"},
+    os.environ["LC_FAKE_FLAVOR"]: {f"trait:{FAKE_TRAIT}": "required"},
+}
+# The project's compute quotas in the scale mode: a stack of 100 hosts of that flavor, and room.
+SCALE_QUOTAS = {"instances": 128, "cores": 256, "ram": 256 * 1024}
 
 
 def cloud_entry(username: str, project: str) -> dict[str, Any]:
@@ -136,9 +148,44 @@ def project_and_user(admin: openstack.connection.Connection) -> None:
 
 
 def flavors(admin: openstack.connection.Connection) -> None:
+    # Placement answers 400 to a query naming a trait it does not know: the trait exists before
+    # a flavor names it, or every boot would fail. PUT makes it, or finds it there.
+    admin.placement.put(f"/traits/{FAKE_TRAIT}", microversion="1.6").raise_for_status()
     for name, size in FLAVORS.items():
-        if admin.compute.find_flavor(name, ignore_missing=True) is None:
-            admin.compute.create_flavor(name=name, is_public=True, **size)
+        flavor = admin.compute.find_flavor(name, ignore_missing=True)
+        if flavor is None:
+            flavor = admin.compute.create_flavor(name=name, is_public=True, **size)
+        specs = admin.compute.fetch_flavor_extra_specs(flavor).extra_specs or {}
+        wanted = FLAVOR_SPECS[name]
+        if any(specs.get(key) != value for key, value in wanted.items()):
+            admin.compute.create_flavor_extra_specs(flavor, wanted)
+
+
+def scale() -> None:
+    """The scale mode: the fake compute host's resource provider carries the trait (so that it
+    may join cell1, where the scheduler can pick it), and the project's quotas fit 100 hosts."""
+    admin = connect(os.environ["LC_CLOUD_ADMIN"])
+    host = os.environ["LC_FAKE_HOST"]
+    started = time.monotonic()
+    deadline = started + 120
+    while True:
+        provider = admin.placement.find_resource_provider(host, ignore_missing=True)
+        if provider is not None:
+            traits = admin.placement.get(
+                f"/resource_providers/{provider.id}/traits", microversion="1.6"
+            ).json()["traits"]
+            if FAKE_TRAIT in traits:
+                break
+        if time.monotonic() > deadline:
+            raise openstack.exceptions.SDKException(
+                f"the resource provider {host} has no trait {FAKE_TRAIT} after 120 s "
+                f"(nova-compute-fake's log: its provider config)"
+            )
+        time.sleep(2)
+    print(f"  {host}: resource provider with {FAKE_TRAIT}: {time.monotonic() - started:.1f} s")
+    project = admin.identity.find_project(os.environ["LC_PROJECT"], ignore_missing=False)
+    admin.set_compute_quotas(project.id, **SCALE_QUOTAS)
+    print(f"  project {project.name}: compute quotas {SCALE_QUOTAS}")
 
 
 def external_network(admin: openstack.connection.Connection) -> None:
@@ -303,6 +350,7 @@ def main(argv: list[str]) -> int:
         "catalog": catalog,
         "resources": resources,
         "clear": clear,
+        "scale": scale,
     }
     if len(argv) != 1 or argv[0] not in commands:
         print(f"usage: bootstrap.py {{{','.join(commands)}}}", file=sys.stderr)

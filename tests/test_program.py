@@ -132,6 +132,7 @@ def test_subnet_pool_is_the_plans_reduced_pool(run: ProgramRun) -> None:
         ("dev", {"start": "192.168.0.2", "end": "192.168.0.20"}),
         ("local", {"start": "192.168.0.2", "end": "192.168.0.20"}),
         ("prod", {"start": "10.20.0.4", "end": "10.20.0.35"}),
+        ("scale", {"start": "10.20.0.2", "end": "10.20.0.129"}),
     )
 
 

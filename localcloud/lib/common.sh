@@ -43,6 +43,15 @@ LC_HOST_LINK_PEER_IP=10.254.1.2
 LC_HOST_LINK_PREFIX=30
 
 LC_COMPUTE_HOST=lxdhost-local  # nova's and neutron's `host`: they must match for port binding
+# The scale mode's compute host on Nova's FakeDriver (lib/fake.sh): its nova and neutron `host`,
+# its linuxbridge agent's namespace and VXLAN endpoint, the flavor that lands on it alone, and
+# the placement trait that keeps each flavor on its own host.
+LC_FAKE_HOST=lxdhost-fake
+LC_FAKE_NS=lxdhost-fake
+LC_FAKE_VXLAN_DEVICE=lcfvx0
+LC_FAKE_VXLAN_IP=10.254.0.2
+LC_FAKE_FLAVOR=lxd.fake
+LC_FAKE_TRAIT=CUSTOM_LXDHOST_FAKE
 LC_IMAGE=debian-12-lxdhost
 LC_FLAVOR=lxd.host
 LC_KEYPAIR=lxdhost-local
@@ -119,6 +128,13 @@ run_process() {
   esac
   "${prefix[@]}" "$@" >>"$LC_LOGS/$name.log" 2>&1 </dev/null 9>&- &
   echo "$! $(start_time $!)" >"$LC_RUN/$name.pid"
+}
+
+# run_process_in NS NAME USER CMD...: run_process in network namespace NS instead of $LC_NS.
+run_process_in() {
+  local LC_NS=$1
+  shift
+  run_process "$@"
 }
 
 # stop_services NAME...: TERM to all of them at once, then wait for each (KILL after 20 s):

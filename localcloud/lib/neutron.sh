@@ -108,7 +108,7 @@ start_neutron_agents() {
 }
 
 agents_alive() {
-  [ "$(os_admin network agent list -f value -c Alive | grep -c True)" -ge 4 ]
+  [ "$(os_admin network agent list --host "$LC_COMPUTE_HOST" -f value -c Alive | grep -c True)" -ge 4 ]
 }
 wait_neutron_agents() { wait_for neutron-linuxbridge-agent 180 agents_alive; }
 
@@ -126,9 +126,11 @@ privsep_helpers() {
 }
 
 health_neutron_server() { http_answers "$LC_NEUTRON_URL/"; }
-# neutron_agent_alive TYPE: the agent of that type (as `openstack network agent list` names it) is alive.
+# neutron_agent_alive TYPE [HOST]: the agent of that type (as `openstack network agent list`
+# names it) is alive, on HOST (by default the libvirt host's, which all of them share).
 neutron_agent_alive() {
-  os_admin network agent list --agent-type "$1" -f value -c Alive | grep -qx True
+  os_admin network agent list --agent-type "$1" --host "${2:-$LC_COMPUTE_HOST}" -f value -c Alive |
+    grep -qx True
 }
 health_neutron_linuxbridge_agent() { neutron_agent_alive linux-bridge; }
 health_neutron_dhcp_agent() { neutron_agent_alive dhcp; }

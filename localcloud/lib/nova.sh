@@ -113,9 +113,10 @@ start_nova_compute() {
     --config-file /etc/nova/nova-compute.conf
 }
 
-# nova_service_up NAME: nova-NAME reports up (conductor, scheduler, compute).
+# nova_service_up NAME [HOST]: nova-NAME reports up (conductor, scheduler, compute), on HOST
+# when given.
 nova_service_up() {
-  os_admin compute service list --service "nova-$1" -f value -c State | grep -qx up
+  os_admin compute service list --service "nova-$1" ${2:+--host "$2"} -f value -c State | grep -qx up
 }
 
 # The compute host joins cell1 once it has reported.
@@ -130,7 +131,7 @@ health_nova_api() { http_answers "$LC_NOVA_URL/"; }
 health_nova_metadata() { http_answers "$LC_NOVA_METADATA_URL/"; }
 health_nova_conductor() { nova_service_up conductor; }
 health_nova_scheduler() { nova_service_up scheduler; }
-health_nova_compute() { nova_service_up compute; }
+health_nova_compute() { nova_service_up compute "$LC_COMPUTE_HOST"; }
 health_libvirtd() { nsx virsh -c qemu:///system version; }
 health_virtlogd() { true; }  # alive is all it can say
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import openstack
 import pytest
 from openstack.connection import Connection
 from pulumi import automation as auto
@@ -165,8 +166,8 @@ MTU = 1400
 def stack_on_local_cloud(
     tmp_path_factory: pytest.TempPathFactory, name: str, config: Mapping[str, str]
 ) -> Iterator[LocalStack]:
-    """Stack `name`: Pulumi.local.yaml's settings and `config`, in a copy of the checkout;
-    destroyed when the block ends, whatever happened in it."""
+    """Stack `name`: its own committed stack file, or else Pulumi.local.yaml's settings, and
+    `config`, in a copy of the checkout; destroyed when the block ends, whatever happened."""
     environment = pulumi_environment()
     if shutil.which("pulumi", path=environment["PATH"]) is None:
         raise AssertionError(
@@ -174,7 +175,7 @@ def stack_on_local_cloud(
         )
     path = tmp_path_factory.mktemp(name) / "project"
     copy_checkout(path)
-    if name != STACK:
+    if not (path / f"Pulumi.{name}.yaml").exists():
         shutil.copy2(path / f"Pulumi.{STACK}.yaml", path / f"Pulumi.{name}.yaml")
     # The Automation API runs the CLI it finds on this process's PATH.
     saved = dict(os.environ)
@@ -201,6 +202,14 @@ def stack_on_local_cloud(
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def admin() -> Iterator[Connection]:
+    """The local cloud's admin: quotas, and where Nova put a server."""
+    connection = openstack.connect(cloud=SETTINGS["LC_CLOUD_ADMIN"], load_envvars=False)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import openstack
 import pytest
 from openstack.connection import Connection
 from pulumi import automation as auto
@@ -30,13 +29,6 @@ NOVA_REFUSAL = "Quota exceeded for instances: Requested 1, but already used 0 of
 def quota_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     with stack_on_local_cloud(tmp_path_factory, STACK, USER_DATA_LXD) as local:
         yield local
-
-
-@pytest.fixture(scope="module")
-def admin() -> Iterator[Connection]:
-    connection = openstack.connect(cloud=SETTINGS["LC_CLOUD_ADMIN"], load_envvars=False)
-    yield connection
-    connection.close()
 
 
 @contextmanager
