@@ -6,10 +6,10 @@ up with the flavor `lxd.fake`, and the project's Pulumi CLI (scripts/install-pul
 
     venv/bin/python bench/scale.py [--sizes 1 10 25 50] [--parallel 0 4 16] [--logs DIR]
 
-Stack `scale` is Pulumi.local.yaml with `SCALE_SETTINGS` (N hosts on the fake flavor in a /21
-whose pool holds 128 addresses, no floating IP, LXD set up by the user-data) and without its
-containers. For each size N, in a fresh copy of the checkout with a file backend of its own, the
-Automation API drives the real CLI through five steps, each timed:
+Stack `scale` is Pulumi.scale.yaml (hosts on the fake flavor in a /21 whose pool holds 128
+addresses, no floating IP, LXD set up by the user-data) with `hostCount` N. For each size N, in
+a fresh copy of the checkout with a file backend of its own, the Automation API drives the real
+CLI through five steps, each timed:
 
 1. `up` of the fresh stack;
 2. `preview` of the stack that is up, which should show no change;
@@ -80,23 +80,11 @@ from lxdhost.offline import (
 )
 
 TOP = Path(__file__).resolve().parent.parent
-BASE_STACK = "local"
 STACK = "scale"
 PASSPHRASE = "local"  # Pulumi.local.yaml's salt is for this passphrase
 FAKE_FLAVOR = "lxd.fake"
 NO_FAKE_HOST = "the local cloud has no fake compute host: run scripts/local-cloud up --scale"
-# Stack `scale`: stack `local`'s settings with these, as `pulumi config set` takes them. Keys as
-# Pulumi.yaml and lxdhost/config.py declare them.
-SCALE_SETTINGS = {
-    "lxdhost:flavor": FAKE_FLAVOR,
-    "lxdhost:cidr": "10.20.0.0/21",
-    "lxdhost:dhcpPoolSize": "128",
-    "lxdhost:floatingIps": "false",
-    "lxdhost:lxdManagement": "user-data",
-}
 HOST_COUNT = "lxdhost:hostCount"
-# Pulumi.local.yaml's containers are made through LXD's API, which user-data management has not.
-REMOVED_KEYS = ("lxdhost:containers",)
 
 SIZES = (1, 10, 25, 50)
 STEPS = ("up", "preview", "refresh", "change", "destroy")
@@ -113,16 +101,10 @@ class BenchError(Exception):
 # ---- stack `scale`, and the sizes it can hold
 
 
-def stack_settings(hosts: int) -> dict[str, str]:
-    """Stack `scale`'s settings over stack `local`'s, for `hosts` hosts."""
-    return {**SCALE_SETTINGS, HOST_COUNT: str(hosts)}
-
-
 def scale_config(base: Mapping[str, Any], hosts: int) -> dict[str, Any]:
-    """Stack `scale`'s configuration as the CLI resolves it (`base`: stack `local`'s)."""
-    config = {key: value for key, value in base.items() if key not in REMOVED_KEYS}
-    config.update(stack_settings(hosts))
-    return config
+    """Stack `scale`'s configuration as the CLI resolves it for `hosts` hosts (`base`:
+    Pulumi.scale.yaml's)."""
+    return {**base, HOST_COUNT: str(hosts)}
 
 
 def size_problems(base: Mapping[str, Any], sizes: Iterable[int]) -> list[str]:
@@ -768,15 +750,12 @@ class ProgramSubject(Subject):
     label = "program"
 
     def prepare(self, hosts: int) -> None:
-        # `pulumi stack rm` removes the stack's file: each fresh stack starts from stack local's.
-        shutil.copy2(self.path / f"Pulumi.{BASE_STACK}.yaml", self.path / f"Pulumi.{STACK}.yaml")
+        # `pulumi stack rm` removes the stack's file: each fresh stack starts from the committed
+        # one.
+        shutil.copy2(TOP / f"Pulumi.{STACK}.yaml", self.path / f"Pulumi.{STACK}.yaml")
 
     def configure(self, stack: auto.Stack, hosts: int) -> None:
-        stack.set_all_config(
-            {key: auto.ConfigValue(value) for key, value in stack_settings(hosts).items()}
-        )
-        for key in REMOVED_KEYS:
-            stack.remove_config(key)
+        stack.set_config(HOST_COUNT, auto.ConfigValue(str(hosts)))
 
     def grow(self, stack: auto.Stack, hosts: int) -> None:
         stack.set_config(HOST_COUNT, auto.ConfigValue(str(hosts + 1)))
@@ -1402,7 +1381,7 @@ def measure_all(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
-    base = read_stack_config(BASE_STACK)
+    base = read_stack_config(STACK)
     problems = size_problems(base, args.sizes)
     if problems:
         print("stack scale cannot hold these sizes:\n  " + "\n  ".join(problems), file=sys.stderr)
