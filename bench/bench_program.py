@@ -147,7 +147,8 @@ def bare_program(run: ProgramRun, *, raw: bool = False) -> Callable[[], None]:
     declarations: list[tuple[RecordedResource, Any, dict[str, Any]]] = []
     for record in declaration_order(run.resources):
         if not record.custom:
-            declarations.append((record, None, {}))
+            # A component's own inputs (LxdHost's userDataMaxBytes, which the policy pack reads).
+            declarations.append((record, None, dict(record.inputs)))
         elif raw:
             declarations.append((record, None, dict(record.inputs)))
         else:
@@ -169,7 +170,7 @@ def bare_program(run: ProgramRun, *, raw: bool = False) -> Callable[[], None]:
             )
             resource: pulumi.Resource
             if not record.custom:
-                resource = pulumi.ComponentResource(record.type, record.name, None, opts)
+                resource = pulumi.ComponentResource(record.type, record.name, arguments, opts)
             elif cls is None:
                 resource = pulumi.CustomResource(record.type, record.name, arguments, opts)
             else:
