@@ -296,50 +296,57 @@ def clear() -> None:
     network = user.network
     count = 0
 
-    def deleted(kind: str, name: str, started: float) -> None:
+    def delete_each(kind: str, items: Any, name: Any, delete: Any) -> None:
         nonlocal count
-        count += 1
-        print(f"  {kind} {name}: deleted in {time.monotonic() - started:.1f} s")
+        for item in items:
+            started = time.monotonic()
+            delete(item)
+            count += 1
+            print(f"  {kind} {name(item)}: deleted in {time.monotonic() - started:.1f} s")
 
-    for server in user.compute.servers():
-        started = time.monotonic()
+    def delete_server(server: Any) -> None:
         user.compute.delete_server(server)
         user.compute.wait_for_delete(server, wait=300)
-        deleted("server", server.name, started)
-    for ip in network.ips(project_id=project):
-        started = time.monotonic()
-        network.delete_ip(ip)
-        deleted("floating IP", ip.floating_ip_address, started)
-    for router in network.routers(project_id=project):
-        started = time.monotonic()
+
+    def delete_router(router: Any) -> None:
         for port in network.ports(device_id=router.id):
             if port.device_owner == "network:router_interface":
                 network.remove_interface_from_router(router, port_id=port.id)
         network.delete_router(router)
-        deleted("router", router.name, started)
-    for port in network.ports(project_id=project):
-        if port.device_owner != "network:dhcp":
-            started = time.monotonic()
-            network.delete_port(port)
-            deleted("port", port.name or port.id, started)
-    for subnet in network.subnets(project_id=project):
-        started = time.monotonic()
-        network.delete_subnet(subnet)
-        deleted("subnet", subnet.name, started)
-    for net in network.networks(project_id=project):
-        started = time.monotonic()
-        network.delete_network(net)
-        deleted("network", net.name, started)
-    for group in network.security_groups(project_id=project):
-        if group.name != "default":
-            started = time.monotonic()
-            network.delete_security_group(group)
-            deleted("security group", group.name, started)
-    for pair in user.compute.keypairs():
-        if pair.name != os.environ["LC_KEYPAIR"]:
-            started = time.monotonic()
-            user.compute.delete_keypair(pair)
-            deleted("key pair", pair.name, started)
+
+    # Each kind listed only once the kinds before it are gone.
+    delete_each("server", user.compute.servers(), lambda s: s.name, delete_server)
+    delete_each(
+        "floating IP",
+        network.ips(project_id=project),
+        lambda ip: ip.floating_ip_address,
+        network.delete_ip,
+    )
+    delete_each("router", network.routers(project_id=project), lambda r: r.name, delete_router)
+    delete_each(
+        "port",
+        [p for p in network.ports(project_id=project) if p.device_owner != "network:dhcp"],
+        lambda p: p.name or p.id,
+        network.delete_port,
+    )
+    delete_each(
+        "subnet", network.subnets(project_id=project), lambda s: s.name, network.delete_subnet
+    )
+    delete_each(
+        "network", network.networks(project_id=project), lambda n: n.name, network.delete_network
+    )
+    delete_each(
+        "security group",
+        [g for g in network.security_groups(project_id=project) if g.name != "default"],
+        lambda g: g.name,
+        network.delete_security_group,
+    )
+    delete_each(
+        "key pair",
+        [k for k in user.compute.keypairs() if k.name != os.environ["LC_KEYPAIR"]],
+        lambda k: k.name,
+        user.compute.delete_keypair,
+    )
     project_name = os.environ["LC_PROJECT"]
     print(f"  project {project_name}: {count} resources deleted; it holds what `up` made")
 
