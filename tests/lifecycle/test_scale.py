@@ -18,6 +18,7 @@ import pytest
 from openstack.connection import Connection
 
 from .conftest import (
+    SETTINGS,
     LocalStack,
     changes,
     hosts_of,
@@ -30,8 +31,9 @@ pytestmark = [pytest.mark.lifecycle, pytest.mark.scale]
 
 STACK = "scale"
 HOSTS = 5
-FAKE_HOST = "lxdhost-fake"  # localcloud/lib/common.sh's LC_FAKE_HOST
-FAKE_NAMESPACE = "lxdhost-fake"  # ... and LC_FAKE_NS, where that host's agent applies rules
+FAKE_HOST = SETTINGS["LC_FAKE_HOST"]
+FAKE_NAMESPACE = SETTINGS["LC_FAKE_NS"]  # where that host's agent applies its rules
+FAKE_FLAVOR = SETTINGS["LC_FAKE_FLAVOR"]
 PORT_TIMEOUT = 120  # seconds for the fake host's agent to report every port up
 
 
@@ -58,10 +60,10 @@ def ports_of(cloud: Connection, outputs: dict[str, Any]) -> list[Any]:
 
 
 def test_five_fake_hosts_come_up_with_their_ports_bound_and_filtered(
-    scale_stack: LocalStack, cloud: Connection, admin: Connection
+    scale_stack: LocalStack, admin: Connection
 ) -> None:
     # Pulumi.scale.yaml's flavor, not Pulumi.local.yaml's: five real guests would not fit here.
-    assert scale_stack.stack.get_config("lxdhost:flavor").value == "lxd.fake"
+    assert scale_stack.stack.get_config("lxdhost:flavor").value == FAKE_FLAVOR
     result = scale_stack.timed("up (5 fake hosts)", scale_stack.stack.up)
     assert result.summary.result == "succeeded"
     assert set(changes(result.summary.resource_changes)) == {"create"}
@@ -73,7 +75,7 @@ def test_five_fake_hosts_come_up_with_their_ports_bound_and_filtered(
     for host in hosts:
         server = servers[host.name]
         assert (server.status, server.compute_host, server.flavor.original_name) == (
-            "ACTIVE", FAKE_HOST, "lxd.fake",
+            "ACTIVE", FAKE_HOST, FAKE_FLAVOR,
         )  # fmt: skip
 
     def all_ports_up() -> bool:
