@@ -68,6 +68,8 @@ import pulumi
 from bench_program import declaration_order, provider_class, python_arguments, registrations
 from pulumi import automation as auto
 
+from localcloud import harness
+from localcloud.harness import copy_checkout, local_cloud_settings
 from lxdhost import tokens
 from lxdhost.config import ConfigError, parse_settings
 from lxdhost.offline import (
@@ -667,36 +669,9 @@ def offline_plan(base: Mapping[str, Any], hosts: int, scratch: Path) -> Plan:
 # ---- the stacks on the cloud
 
 
-def local_cloud_settings() -> dict[str, str]:
-    """What `scripts/local-cloud env` prints (LC_CLOUD, LC_LOGS, ...): settings, no cloud."""
-    printed = subprocess.run(
-        [TOP / "scripts/local-cloud", "env"], capture_output=True, text=True, check=True
-    ).stdout
-    return dict(line.split("=", 1) for line in printed.splitlines() if "=" in line)
-
-
 def pulumi_environment() -> dict[str, str]:
-    """The environment after `. scripts/pulumi-env`, with stack `local`'s passphrase.
-    (tests/lifecycle/conftest.py makes the same; nothing outside tests/ imports from it.)"""
-    dump = subprocess.run(
-        ["bash", "-c", f". {TOP}/scripts/pulumi-env && env -0"], capture_output=True, check=True
-    ).stdout.decode()
-    environment = dict(entry.split("=", 1) for entry in dump.split("\0") if "=" in entry)
-    return {**environment, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
-
-
-def copy_checkout(target: Path) -> None:
-    """The checkout's tracked files, its venv (Pulumi.yaml's pip toolchain) and a backend folder,
-    as tests/lifecycle/conftest.py copies them."""
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=TOP, capture_output=True, check=True
-    ).stdout.decode()
-    for name in filter(None, tracked.split("\0")):
-        if (TOP / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(TOP / name, target / name)
-    (target / "venv").symlink_to(TOP / "venv")
-    (target / ".pulumi-state").mkdir()
+    """The environment after `. scripts/pulumi-env`, with stack `local`'s passphrase."""
+    return harness.pulumi_environment(PASSPHRASE)
 
 
 # The bare program's project: named as the program's so that its URNs are the program's.

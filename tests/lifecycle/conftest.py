@@ -25,8 +25,9 @@ import pytest
 from openstack.connection import Connection
 from pulumi import automation as auto
 
-from tests.localcloud.conftest import cloud, local_cloud_settings
-from tests.toolchain.conftest import pulumi_environment as toolchain_environment
+from localcloud.harness import copy_checkout, local_cloud_settings
+from localcloud.harness import pulumi_environment as harness_environment
+from tests.localcloud.conftest import cloud
 
 TOP = Path(__file__).resolve().parents[2]
 STACK = "local"
@@ -73,20 +74,7 @@ def empty_project(cloud: Connection) -> None:
 
 def pulumi_environment() -> dict[str, str]:
     """`scripts/pulumi-env`'s environment, with the local stack's passphrase."""
-    return {**toolchain_environment(), "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
-
-
-def copy_checkout(target: Path) -> None:
-    """The checkout's tracked files, with its venv (Pulumi.yaml's pip toolchain)."""
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=TOP, capture_output=True, check=True
-    ).stdout.decode()
-    for name in filter(None, tracked.split("\0")):
-        if (TOP / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(TOP / name, target / name)
-    (target / "venv").symlink_to(TOP / "venv")
-    (target / ".pulumi-state").mkdir()
+    return harness_environment(PASSPHRASE)
 
 
 @dataclass
@@ -164,9 +152,12 @@ MTU = 1400
 
 @contextmanager
 def stack_on_local_cloud(
-    tmp_path_factory: pytest.TempPathFactory, name: str, config: Mapping[str, str]
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    config: Mapping[str, str],
+    base: str = STACK,
 ) -> Iterator[LocalStack]:
-    """Stack `name`: its own committed stack file, or else Pulumi.local.yaml's settings, and
+    """Stack `name`: its own committed stack file, or else stack `base`'s settings, and
     `config`, in a copy of the checkout; destroyed when the block ends, whatever happened."""
     environment = pulumi_environment()
     if shutil.which("pulumi", path=environment["PATH"]) is None:
@@ -176,7 +167,7 @@ def stack_on_local_cloud(
     path = tmp_path_factory.mktemp(name) / "project"
     copy_checkout(path)
     if not (path / f"Pulumi.{name}.yaml").exists():
-        shutil.copy2(path / f"Pulumi.{STACK}.yaml", path / f"Pulumi.{name}.yaml")
+        shutil.copy2(path / f"Pulumi.{base}.yaml", path / f"Pulumi.{name}.yaml")
     # The Automation API runs the CLI it finds on this process's PATH.
     saved = dict(os.environ)
     os.environ.update(environment)

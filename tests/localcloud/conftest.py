@@ -7,7 +7,6 @@ ends, whether it passed or not.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,9 @@ from openstack.connection import Connection
 from openstack.network.v2.network import Network
 from openstack.network.v2.subnet import Subnet
 
+from localcloud.harness import local_cloud_settings
+
 TOP = Path(__file__).resolve().parents[2]
-
-
-def local_cloud_settings() -> dict[str, str]:
-    """The settings `scripts/local-cloud env` prints (LC_NS, LC_CLOUD, LC_IMAGE, ...)."""
-    printed = subprocess.run(
-        [TOP / "scripts/local-cloud", "env"], capture_output=True, text=True, check=True
-    ).stdout
-    return dict(line.split("=", 1) for line in printed.splitlines())
 
 
 SETTINGS = local_cloud_settings()

@@ -6,7 +6,6 @@ in a throwaway copy of the checkout with its own `.pulumi-state`.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,20 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from localcloud import harness
+
 TOP = Path(__file__).resolve().parents[2]
 PASSPHRASE = "toolchain-test"
 
 
 def pulumi_environment() -> dict[str, str]:
-    """The environment a shell has after `. scripts/pulumi-env`."""
-    dump = subprocess.run(
-        ["bash", "-c", f". {TOP}/scripts/pulumi-env && env -0"],
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    environment = dict(entry.split("=", 1) for entry in dump.split("\0") if "=" in entry)
-    environment["PULUMI_CONFIG_PASSPHRASE"] = PASSPHRASE
-    return environment
+    """The environment a shell has after `. scripts/pulumi-env`, with this suite's passphrase."""
+    return harness.pulumi_environment(PASSPHRASE)
 
 
 @dataclass
@@ -60,16 +54,8 @@ def project(tmp_path: Path) -> Iterator[Project]:
     environment = pulumi_environment()
     if not (TOP / "venv/bin/pulumi").is_file():
         raise AssertionError("no venv/bin/pulumi: run scripts/install-pulumi first")
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=TOP, capture_output=True, check=True
-    ).stdout.decode()
     copy = tmp_path / "project"
-    for name in filter(None, tracked.split("\0")):
-        target = copy / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if (TOP / name).is_file():
-            shutil.copy2(TOP / name, target)
-    (copy / "venv").symlink_to(TOP / "venv")
-    # The README's one-time step for the relative file:// backend of Pulumi.yaml.
-    (copy / ".pulumi-state").mkdir()
+    copy.mkdir()
+    # With the README's one-time step for Pulumi.yaml's relative file:// backend, .pulumi-state.
+    harness.copy_checkout(copy)
     yield Project(copy, environment)
