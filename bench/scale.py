@@ -84,7 +84,6 @@ from lxdhost.offline import (
 TOP = Path(__file__).resolve().parent.parent
 STACK = "scale"
 PASSPHRASE = "local"  # Pulumi.local.yaml's salt is for this passphrase
-FAKE_FLAVOR = "lxd.fake"
 NO_FAKE_HOST = "the local cloud has no fake compute host: run scripts/local-cloud up --scale"
 HOST_COUNT = "lxdhost:hostCount"
 
@@ -1221,15 +1220,16 @@ def parallel_report(results: Iterable[StepResult]) -> str:
 # ---- the run
 
 
-def check_cloud(cloud: str, hosts: int) -> str | None:
-    """Why the cloud cannot take stack `scale` at `hosts` hosts, or None."""
+def check_cloud(cloud: str, flavor_name: str, hosts: int) -> str | None:
+    """Why the cloud cannot take stack `scale` at `hosts` hosts of the fake host's flavor, or
+    None."""
     try:
         connection = openstack.connect(cloud=cloud, load_envvars=False)
         connection.authorize()
     except Exception as error:  # any failure to reach it is the same message
         return f"the local cloud does not answer ({error}): `sudo scripts/local-cloud up --scale`"
     try:
-        flavor = connection.compute.find_flavor(FAKE_FLAVOR, ignore_missing=True)
+        flavor = connection.compute.find_flavor(flavor_name, ignore_missing=True)
         if flavor is None:
             return NO_FAKE_HOST
         project = connection.current_project_id
@@ -1367,7 +1367,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("no pulumi on PATH after scripts/pulumi-env: run scripts/install-pulumi",
               file=sys.stderr)  # fmt: skip
         return 2
-    problem = check_cloud(settings["LC_CLOUD"], max(args.sizes) + 1)
+    fake_flavor = settings["LC_FAKE_FLAVOR"]
+    if base.get("lxdhost:flavor") != fake_flavor:
+        print(
+            f"Pulumi.{STACK}.yaml: lxdhost:flavor is {base.get('lxdhost:flavor')!r}, not the "
+            f"fake compute host's {fake_flavor!r}: each host would boot a real guest",
+            file=sys.stderr,
+        )
+        return 2
+    problem = check_cloud(settings["LC_CLOUD"], fake_flavor, max(args.sizes) + 1)
     if problem is not None:
         print(problem, file=sys.stderr)
         return 2
@@ -1375,7 +1383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(versions(environment))
     print(
         f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; cloud "
-        f"{settings['LC_CLOUD']}, flavor {FAKE_FLAVOR}; sizes {args.sizes}, --parallel "
+        f"{settings['LC_CLOUD']}, flavor {fake_flavor}; sizes {args.sizes}, --parallel "
         f"{args.parallel}; API figures from {logs.paths['Nova'].parent}, every request logged in "
         "a step's time, whoever made it"
     )
