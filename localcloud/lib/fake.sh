@@ -74,12 +74,7 @@ CONF
 start_fake_namespace() {
   ip netns list 2>/dev/null | grep -qw "$LC_FAKE_NS" || ip netns add "$LC_FAKE_NS"
   fake_nsx ip link set lo up
-  fake_nsx ip link show "$LC_FAKE_VXLAN_DEVICE" >/dev/null 2>&1 ||
-    fake_nsx ip link add "$LC_FAKE_VXLAN_DEVICE" type veth peer name "${LC_FAKE_VXLAN_DEVICE}p"
-  fake_nsx ip addr show dev "$LC_FAKE_VXLAN_DEVICE" | grep -q "$LC_FAKE_VXLAN_IP/" ||
-    fake_nsx ip addr add "$LC_FAKE_VXLAN_IP/32" dev "$LC_FAKE_VXLAN_DEVICE"
-  fake_nsx ip link set "$LC_FAKE_VXLAN_DEVICE" up
-  fake_nsx ip link set "${LC_FAKE_VXLAN_DEVICE}p" up
+  add_vxlan_endpoint "$LC_FAKE_NS" "$LC_FAKE_VXLAN_DEVICE" "$LC_FAKE_VXLAN_IP"
   local socket=$LC_RUN/amqp.sock
   run_process amqp-relay root /usr/bin/socat "UNIX-LISTEN:$socket,fork,unlink-early,mode=600" \
     "TCP:$LC_HOST:$LC_RABBITMQ_PORT"

@@ -12,19 +12,26 @@ LC_MEMCACHED_PORT=11211
 start_namespace() {
   ip netns list 2>/dev/null | grep -qw "$LC_NS" || ip netns add "$LC_NS"
   nsx ip link set lo up
-  nsx ip link show "$LC_VXLAN_DEVICE" >/dev/null 2>&1 ||
-    nsx ip link add "$LC_VXLAN_DEVICE" type veth peer name "${LC_VXLAN_DEVICE}p"
-  nsx ip addr show dev "$LC_VXLAN_DEVICE" | grep -q "$LC_VXLAN_IP/" ||
-    nsx ip addr add "$LC_VXLAN_IP/32" dev "$LC_VXLAN_DEVICE"
+  add_vxlan_endpoint "$LC_NS" "$LC_VXLAN_DEVICE" "$LC_VXLAN_IP"
   nsx ip link show "$LC_EXT_DEVICE" >/dev/null 2>&1 ||
     nsx ip link add "$LC_EXT_DEVICE" type veth peer name "$LC_EXT_UPLINK"
   nsx ip addr show dev "$LC_EXT_UPLINK" | grep -q "$LC_EXT_UPLINK_IP/" ||
     nsx ip addr add "$LC_EXT_UPLINK_IP/${LC_EXT_CIDR#*/}" dev "$LC_EXT_UPLINK"
-  local link
-  for link in "$LC_VXLAN_DEVICE" "${LC_VXLAN_DEVICE}p" "$LC_EXT_DEVICE" "$LC_EXT_UPLINK"; do
-    nsx ip link set "$link" up
-  done
+  nsx ip link set "$LC_EXT_DEVICE" up
+  nsx ip link set "$LC_EXT_UPLINK" up
   start_machine_link
+}
+
+# add_vxlan_endpoint NS DEVICE ADDRESS: a linuxbridge agent's VXLAN endpoint in namespace NS,
+# ADDRESS/32 on DEVICE, one end of a veth pair whose other end (DEVICEp) is in NS too. Idempotent.
+add_vxlan_endpoint() {
+  local ns=$1 device=$2 address=$3
+  ip -n "$ns" link show "$device" >/dev/null 2>&1 ||
+    ip -n "$ns" link add "$device" type veth peer name "${device}p"
+  ip -n "$ns" addr show dev "$device" | grep -q "$address/" ||
+    ip -n "$ns" addr add "$address/32" dev "$device"
+  ip -n "$ns" link set "$device" up
+  ip -n "$ns" link set "${device}p" up
 }
 
 # The veth pair from the machine into the namespace, the route to the external network's range
