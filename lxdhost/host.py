@@ -208,9 +208,24 @@ def stand_in_user_data(args: LxdHostArgs) -> str:
     created. `UserDataError` if userdata refuses it (over Nova's limit, a bad option)."""
     mtu = args.mtu or STAND_IN_MTU
     lxd_trust = _stand_in_trust() if args.through_api else None
-    return render_host(
+    return _render_stand_in(
         host_spec(args, macaddress=STAND_IN_MACADDRESS, mtu=mtu, lxd_trust=lxd_trust)
     )
+
+
+# The up-front check (`lxdhost.stack.user_data_problems`) and each host's `userDataMaxBytes`
+# render the same stand-in spec; the second reads the first's text. Keyed by the spec's repr
+# (its slot profiles are dicts, so a spec does not hash; every field is in its repr). A render
+# userdata refuses raises, and is not kept.
+_STAND_IN_RENDERS: dict[str, str] = {}
+
+
+def _render_stand_in(spec: HostSpec) -> str:
+    key = repr(spec)
+    text = _STAND_IN_RENDERS.get(key)
+    if text is None:
+        text = _STAND_IN_RENDERS[key] = render_host(spec)
+    return text
 
 
 class LxdHost(pulumi.ComponentResource):

@@ -21,11 +21,14 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+import lxdhost.host
 from lxdhost import tokens
 from lxdhost.config import parse_settings
+from lxdhost.host import STAND_IN_MACADDRESS
 from lxdhost.offline import PROJECT_ROOT, CloudMocks, ProgramRun, list_stacks, run_program
 from tests.installed import CLOUD_INIT
 from tests.stacks import Stacks, stack_config
+from userdata import HostSpec
 
 STACKS = list_stacks()
 SERVER = tokens.INSTANCE
@@ -232,6 +235,28 @@ def test_cloud_init_itself_accepts_the_user_data(run: ProgramRun, tmp_path: Path
 def test_running_twice_gives_identical_user_data(run: ProgramRun) -> None:
     # A run of its own: the fixture's is shared.
     assert user_data_by_host(run_program(run.stack)) == user_data_by_host(run)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_host_is_rendered_once_with_stand_ins_and_once_for_its_server(
+    stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The up-front check and the host's userDataMaxBytes need the same stand-in render: the
+    # render is the program's costliest step (bench/README.md), so it runs once.
+    rendered: list[str | None] = []
+    render = lxdhost.host.render_host
+
+    def counted(spec: HostSpec) -> str:
+        rendered.append(spec.macaddress)
+        return render(spec)
+
+    monkeypatch.setattr(lxdhost.host, "render_host", counted)
+    monkeypatch.setattr(lxdhost.host, "_STAND_IN_RENDERS", {})
+    run = run_program(stack)
+    hosts = host_names(run)
+    port_macs = sorted(run.named(f"{name}-port").outputs["macAddress"] for name in hosts)
+    assert sorted(m for m in rendered if m != STAND_IN_MACADDRESS) == port_macs
+    assert rendered.count(STAND_IN_MACADDRESS) == len(hosts)
 
 
 USER_DATA_DIGESTS = """

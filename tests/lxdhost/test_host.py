@@ -5,6 +5,7 @@ Assertions run inside `Output.apply` in `@pulumi.runtime.test` functions, which 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
 from ipaddress import IPv4Address
@@ -26,7 +27,7 @@ from lxdhost.host import (
     stand_in_user_data,
 )
 from lxdhost.offline import CloudMocks
-from userdata import render_host
+from userdata import HostSpec, render_host
 
 SLOTS = tuple(
     ContainerSlot(
@@ -330,3 +331,9 @@ def test_the_stand_in_user_data_bounds_the_real_one_with_the_stacks_certificates
             )
         )
         assert len(real.encode()) <= bound
+
+
+def test_every_host_spec_field_is_in_its_repr() -> None:
+    # The stand-in renders are kept by the spec's repr: a field left out of it would let two
+    # specs that differ share one user_data.
+    assert [f.name for f in dataclasses.fields(HostSpec) if not f.repr] == []
