@@ -29,6 +29,7 @@ import pulumi.runtime.config as runtime_config
 from lxdhost.addressing import AddressPlan, AddressPlanError, AddressRequest, plan_addresses
 from lxdhost.containers import ContainerDeclaration, parse_containers
 from lxdhost.host import LXD_LISTEN_ADDRESS, ContainerAccess
+from lxdhost.interrupt import ERROR_REPORTED_EXIT_CODE
 from lxdhost.network import AdoptStage, NetworkMode
 from userdata import HostSpec
 from userdata.cloudconfig import is_ssh_public_key
@@ -622,12 +623,6 @@ def stack_config_from_runtime() -> dict[str, object]:
 
 
 SettingsCheck = Callable[[Settings], Sequence[str]]
-
-
-# pulumi-language-python-exec's exit status for "the program has shown its error to the user":
-# after it the engine adds nothing, where after a RunError (exit status 1) it adds "an unhandled
-# error occurred: program exited with non-zero exit code: 1", which reads as a crash.
-ERROR_REPORTED_EXIT_CODE = 32
 
 
 def load_settings_or_exit(*checks: SettingsCheck) -> Settings:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.metadata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -43,9 +42,6 @@ STAND_IN_CLIENT_NAME = "x" * trust.COMMON_NAME_LIMIT
 
 # Where LXD listens when its API is opened: every address of the host (its bridge's included).
 LXD_LISTEN_ADDRESS = "::"
-
-# The provider version the server lookup asks for: the one the resources are registered with.
-PROVIDER_VERSION = importlib.metadata.version("pulumi_openstack")
 
 
 class ContainerAccess(StrEnum):
@@ -433,7 +429,7 @@ class LxdHost(pulumi.ComponentResource):
             result = await pulumi.runtime.invoke_async(
                 tokens.GET_INSTANCE,
                 {"id": server.server_id},
-                opts=pulumi.InvokeOptions(parent=self, version=PROVIDER_VERSION),
+                opts=pulumi.InvokeOptions(parent=self, version=tokens.PROVIDER_VERSION),
             )
         except Exception as error:  # any failure to read is reported, never raised
             reading = reading_from_error(str(error))

@@ -1,4 +1,5 @@
-"""How the program ends when the Pulumi engine interrupts it: at once, without a traceback."""
+"""How the program ends: at once and without a traceback when the Pulumi engine interrupts it,
+and with the status that says it has shown its own error."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from types import FrameType
 
 # What a shell reports for a command that SIGINT ended.
 INTERRUPTED_EXIT_CODE = 128 + signal.SIGINT
+
+# pulumi-language-python-exec's exit status for "the program has shown its error to the user":
+# after it the engine adds nothing, where after a RunError (exit status 1) it adds "an unhandled
+# error occurred: program exited with non-zero exit code: 1", which reads as a crash.
+ERROR_REPORTED_EXIT_CODE = 32
 
 
 def exit_quietly_when_interrupted() -> None:

@@ -16,6 +16,7 @@ import pulumi_openstack as openstack
 
 from lxdhost import tokens
 from lxdhost.addressing import AddressRange
+from lxdhost.lookups import lookup
 
 
 class NetworkMode(StrEnum):
@@ -123,10 +124,11 @@ class TenantNetwork(pulumi.ComponentResource):
 
     def _create(self, name: str, args: TenantNetworkArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        external = openstack.networking.get_network_output(
-            name=args.external_network,
-            external=True,
-            opts=pulumi.InvokeOutputOptions(parent=self),
+        external = lookup(
+            tokens.GET_NETWORK,
+            {"name": args.external_network, "external": True},
+            f"the external network {args.external_network!r} (lxdhost:externalNetwork)",
+            self,
         )
         network = openstack.networking.Network(
             f"{name}-network",
@@ -150,7 +152,7 @@ class TenantNetwork(pulumi.ComponentResource):
             f"{name}-router",
             name=args.resource_name,
             admin_state_up=True,
-            external_network_id=external.id,
+            external_network_id=external["id"],
             opts=child,
         )
         self.router_interface = openstack.networking.RouterInterface(
@@ -163,16 +165,20 @@ class TenantNetwork(pulumi.ComponentResource):
         self.mtu = network.mtu
 
     def _adopt(self, name: str, args: TenantNetworkArgs) -> None:
-        existing = openstack.networking.get_subnet_output(
-            subnet_id=args.subnet_id, opts=pulumi.InvokeOutputOptions(parent=self)
+        existing = lookup(
+            tokens.GET_SUBNET,
+            {"subnetId": args.subnet_id},
+            f"the subnet to adopt {args.subnet_id!r} (lxdhost:subnetId)",
+            self,
         )
+        network_id = existing["networkId"]
         ignored = list(ADOPTED_SUBNET_IGNORED_INPUTS)
         if args.adopt_stage is AdoptStage.IMPORT:
             # The import must match the live subnet exactly: its pool is left as it is too.
             ignored.append("allocation_pools")
         self.subnet = openstack.networking.Subnet(
             f"{name}-subnet",
-            network_id=existing.network_id,
+            network_id=network_id,
             cidr=args.cidr,
             allocation_pools=[_allocation_pool(args.allocation_pool)],
             opts=pulumi.ResourceOptions(
@@ -186,10 +192,13 @@ class TenantNetwork(pulumi.ComponentResource):
             ),
         )
         self.router_interface = None
-        self.network_id = existing.network_id
-        self.mtu = openstack.networking.get_network_output(
-            network_id=existing.network_id, opts=pulumi.InvokeOutputOptions(parent=self)
-        ).mtu
+        self.network_id = network_id
+        self.mtu = lookup(
+            tokens.GET_NETWORK,
+            {"networkId": network_id},
+            f"the network of the subnet to adopt {args.subnet_id!r} (lxdhost:subnetId)",
+            self,
+        )["mtu"]
 
 
 def _allocation_pool(pool: AddressRange) -> openstack.networking.SubnetAllocationPoolArgs:

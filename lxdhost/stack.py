@@ -8,8 +8,10 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_openstack as openstack
 
+from lxdhost import tokens
 from lxdhost.config import STACK_KEYS_BY_FIELD, Settings
 from lxdhost.host import ContainerAccess, LxdHost, LxdHostArgs, stand_in_user_data
+from lxdhost.lookups import lookup
 from lxdhost.lxdresources import Certificate
 from lxdhost.network import TenantNetwork, TenantNetworkArgs
 from lxdhost.security import HostSecurityGroup, HostSecurityGroupArgs
@@ -168,7 +170,12 @@ def boot_image_id(settings: Settings) -> pulumi.Output[str] | None:
     """The image's id, looked up once for every host's boot volume; None without volumes."""
     if settings.hosts.boot_volume_size is None:
         return None
-    return openstack.images.get_image_output(name=settings.hosts.image_name, most_recent=True).id
+    return lookup(
+        tokens.GET_IMAGE,
+        {"name": settings.hosts.image_name, "mostRecent": True},
+        f"the image {settings.hosts.image_name!r} (lxdhost:image)",
+        None,
+    )["id"]
 
 
 def user_data_problems(settings: Settings) -> list[str]:

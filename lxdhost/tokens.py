@@ -3,6 +3,8 @@
 The engine, the offline plan and diff, the policy pack and the tests name resources by these.
 """
 
+import importlib.metadata
+
 # The components (package:index:Name).
 LXD_HOST = "lxdhost:index:LxdHost"
 TENANT_NETWORK = "lxdhost:index:TenantNetwork"
@@ -25,5 +27,10 @@ PORT = "openstack:networking/port:Port"
 INSTANCE = "openstack:compute/instance:Instance"
 FLOATING_IP = "openstack:networking/floatingIp:FloatingIp"
 
-# pulumi-openstack's functions (data sources) the program calls while it runs.
+# pulumi-openstack's functions (data sources) the program calls while it runs, and the provider
+# version its calls ask for: the one the resources are registered with.
 GET_INSTANCE = "openstack:compute/getInstanceV2:getInstanceV2"
+GET_NETWORK = "openstack:networking/getNetwork:getNetwork"
+GET_SUBNET = "openstack:networking/getSubnet:getSubnet"
+GET_IMAGE = "openstack:images/getImage:getImage"
+PROVIDER_VERSION = importlib.metadata.version("pulumi_openstack")

@@ -25,6 +25,7 @@ import lxdhost.host
 from lxdhost import tokens
 from lxdhost.config import parse_settings
 from lxdhost.host import STAND_IN_MACADDRESS
+from lxdhost.lookups import provider_reason
 from lxdhost.offline import PROJECT_ROOT, CloudMocks, ProgramRun, list_stacks, run_program
 from tests.installed import CLOUD_INIT
 from tests.stacks import Stacks, stack_config
@@ -644,3 +645,62 @@ def test_any_stack_builds_consistently_or_is_refused_before_any_resource(
             assert [p["macAddress"] for p in port.inputs["allowedAddressPairs"]] == [
                 slot["mac"] for slot in slots.values()
             ]
+
+
+class LookupRefused(CloudMocks):
+    """The cloud as a machine without the stack's cloud sees it: one data source fails."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        if args.token == self.token:
+            return {}, [("", "unable to load clouds.yaml: no clouds.yml file found")]
+        return super().call(args)
+
+
+@pytest.mark.parametrize(
+    ("stack", "token", "names"),
+    [
+        pytest.param(
+            "dev", "openstack:networking/getNetwork:getNetwork",
+            "the external network 'public' (lxdhost:externalNetwork)", id="external-network",
+        ),
+        pytest.param(
+            "prod", "openstack:networking/getSubnet:getSubnet",
+            "the subnet to adopt", id="adopted-subnet",
+        ),
+        pytest.param(
+            "prod", "openstack:images/getImage:getImage",
+            "(lxdhost:image) could not be looked up", id="boot-volume-image",
+        ),
+    ],
+)  # fmt: skip
+def test_a_lookup_the_cloud_refuses_ends_the_program_with_one_error_naming_its_keys(
+    stack: str, token: str, names: str
+) -> None:
+    # Under the real CLI this was a Python traceback ("Program failed with an unhandled
+    # exception") on any machine whose clouds.yaml lacked the stack's cloud.
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(stack, mocks=LookupRefused(token))
+    (message,) = str(caught.value).splitlines()
+    assert names in message
+    assert "on the stack's cloud (openstack:cloud)" in message
+    assert "unable to load clouds.yaml: no clouds.yml file found" in message
+
+
+# What the provider's getNetwork failed with, word for word, under the real CLI on a machine
+# with no clouds.yaml.
+PROVIDER_FAILURE = (
+    "invoke of openstack:networking/getNetwork:getNetwork failed: invocation of "
+    "openstack:networking/getNetwork:getNetwork returned an error: 1 error occurred:\n"
+    "\t* unable to load clouds.yaml: no clouds.yml file found: file does not exist\n\n"
+)
+
+
+def test_the_providers_reason_is_kept_without_the_sdks_preamble() -> None:
+    assert provider_reason(PROVIDER_FAILURE) == (
+        "unable to load clouds.yaml: no clouds.yml file found: file does not exist"
+    )
+    assert provider_reason("connection refused\n") == "connection refused"

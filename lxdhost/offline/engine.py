@@ -39,7 +39,7 @@ from cryptography.x509.oid import NameOID
 from pulumi.runtime.mocks import MockMonitor
 
 from lxdhost import tokens, trust
-from lxdhost.config import ERROR_REPORTED_EXIT_CODE
+from lxdhost.interrupt import ERROR_REPORTED_EXIT_CODE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -498,17 +498,10 @@ def run_program(
     # it started and for the Output it returns: here, the one that fills in the exports' values.
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def body() -> pulumi.Output[None] | None:
-        try:
-            if callable(program):
-                program()
-            else:
-                runpy.run_path(str(program), run_name="__main__")
-        except SystemExit as ended:
-            # The program showed its error itself (pulumi.log.error) and ended as the language
-            # host expects: to a caller, that is the RunError it would otherwise have raised.
-            if ended.code == ERROR_REPORTED_EXIT_CODE and log.errors:
-                raise pulumi.RunError("\n".join(log.errors)) from None
-            raise
+        if callable(program):
+            program()
+        else:
+            runpy.run_path(str(program), run_name="__main__")
         pending = _resolve_into(_stack_exports(), keep_exports)
         return pulumi.Output.all(*pending).apply(lambda _: None) if pending else None
 
@@ -517,6 +510,14 @@ def run_program(
     sigint = signal.getsignal(signal.SIGINT)
     try:
         body()
+    except SystemExit as ended:
+        # The program showed its error itself (pulumi.log.error) and ended as the language host
+        # expects, while it declared (a bad key) or once a lookup failed: to a caller, that is
+        # the RunError it would otherwise have raised.
+        _cancel_what_is_left()
+        if ended.code == ERROR_REPORTED_EXIT_CODE and log.errors:
+            raise pulumi.RunError("\n".join(log.errors)) from None
+        raise
     finally:
         if sigint is not None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, sigint)
@@ -524,6 +525,18 @@ def run_program(
     run.invokes = list(recording.invokes)
     run.warnings = list(log.warnings)
     return run
+
+
+def _cancel_what_is_left() -> None:
+    """The tasks a program left when it ended itself from inside one (a failed lookup): its
+    other registrations and lookups. The language host's process ends with them; this one goes
+    on, and the next program runs on the same event loop, where they would run again."""
+    loop = asyncio.get_event_loop()
+    left = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in left:
+        task.cancel()
+    if left:
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
 
 
 def _stack_exports() -> dict[str, Any]:
