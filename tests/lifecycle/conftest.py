@@ -122,6 +122,17 @@ def changes(counts: Mapping[str, int] | None) -> dict[str, int]:
     return {op: n for op, n in (counts or {}).items() if op != "same" and n}
 
 
+def host_warnings(events: list[auto.EngineEvent], host_name: str) -> list[str]:
+    """The engine's warnings about this LXD host, as its diagnostics events carry them."""
+    return [
+        event.diagnostic_event.message.strip()
+        for event in events
+        if event.diagnostic_event is not None
+        and event.diagnostic_event.severity == "warning"
+        and f"LXD host {host_name} " in event.diagnostic_event.message
+    ]
+
+
 REPLACING_OPS = {"replace", "create-replacement", "delete-replaced"}
 
 

@@ -31,6 +31,7 @@ from .conftest import (
     LocalStack,
     changes,
     engine_steps,
+    host_warnings,
     hosts_of,
     project_contents,
     pulumi_environment,
@@ -78,17 +79,6 @@ def mac_drops(port_id: str) -> int:
         for line in listed.splitlines()
         if line.startswith("-j DROP") and "pcnt =" in line
     )
-
-
-def host_warnings(events: list[auto.EngineEvent], host_name: str) -> list[str]:
-    """The engine's warnings about this LXD host, as its diagnostics events carry them."""
-    return [
-        event.diagnostic_event.message.strip()
-        for event in events
-        if event.diagnostic_event is not None
-        and event.diagnostic_event.severity == "warning"
-        and f"LXD host {host_name} " in event.diagnostic_event.message
-    ]
 
 
 def first_host(local_stack: LocalStack, cloud: Connection) -> tuple[Host, Any, str]:
