@@ -20,6 +20,7 @@ import pulumi_openstack as openstack
 from lxdhost import tokens, trust
 from lxdhost.addressing import ContainerSlot
 from lxdhost.containers import ContainerDeclaration
+from lxdhost.lookups import call_data_source
 from lxdhost.lxdresources import Certificate, Container, LxdAccess, Profile
 from lxdhost.server_status import (
     HostServer,
@@ -426,11 +427,7 @@ class LxdHost(pulumi.ComponentResource):
         """Read the server's status from Nova and warn, naming the host and what to run, when
         it is not running. Failing to read it is a warning too, never the program's failure."""
         try:
-            result = await pulumi.runtime.invoke_async(
-                tokens.GET_INSTANCE,
-                {"id": server.server_id},
-                opts=pulumi.InvokeOptions(parent=self, version=tokens.PROVIDER_VERSION),
-            )
+            result = await call_data_source(tokens.GET_INSTANCE, {"id": server.server_id}, self)
         except Exception as error:  # any failure to read is reported, never raised
             reading = reading_from_error(str(error))
         else:

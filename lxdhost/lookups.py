@@ -5,10 +5,10 @@ meets its cloud: no `clouds.yaml` on the machine, a cloud it does not name, a cl
 not answer, an external network or image that does not exist. The SDK's `*_output` functions
 report such a failure as "Program failed with an unhandled exception", with a traceback, and
 nothing in the program can catch it (the SDK counts the call among its own pending calls, and
-raises its failure when the program ends). `lookup` makes the call itself, as the server status
-read does (`lxdhost.host`), and ends the program with one error that says what was looked up,
-from which stack keys, in the provider's own words, the way a bad key ends it
-(`lxdhost.config`).
+raises its failure when the program ends). `call_data_source` makes the call itself, where the
+caller can catch its failure: `lookup` ends the program with one error that says what was
+looked up, from which stack keys, in the provider's own words, the way a bad key ends it
+(`lxdhost.config`); the server status read (`lxdhost.host`) turns it into a warning.
 """
 
 from __future__ import annotations
@@ -36,6 +36,18 @@ def provider_reason(message: str) -> str:
     return lines[-1] if lines else "no reason given"
 
 
+async def call_data_source(
+    token: str, args: Mapping[str, Any], parent: pulumi.Resource | None
+) -> Mapping[str, Any]:
+    """The data source `token`'s answer to `args` (resolved), at the provider version the
+    resources are registered with; raises what the provider failed with, which the caller can
+    catch."""
+    result = await pulumi.runtime.invoke_async(
+        token, dict(args), opts=pulumi.InvokeOptions(parent=parent, version=tokens.PROVIDER_VERSION)
+    )
+    return result or {}
+
+
 def lookup(
     token: str,
     args: Mapping[str, pulumi.Input[Any]],
@@ -49,17 +61,13 @@ def lookup(
 
     async def call(resolved: dict[str, Any]) -> dict[str, Any]:
         try:
-            result = await pulumi.runtime.invoke_async(
-                token,
-                resolved,
-                opts=pulumi.InvokeOptions(parent=parent, version=tokens.PROVIDER_VERSION),
-            )
+            result = await call_data_source(token, resolved, parent)
         except Exception as error:  # any failed lookup ends the program with its reason
             pulumi.log.error(
                 f"{what} could not be looked up on the stack's cloud (openstack:cloud): "
                 f"{provider_reason(str(error))}"
             )
             raise SystemExit(ERROR_REPORTED_EXIT_CODE) from None
-        return dict(result or {})
+        return dict(result)
 
     return pulumi.Output.from_input(dict(args)).apply(call)
