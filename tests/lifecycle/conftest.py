@@ -133,6 +133,16 @@ def host_warnings(events: list[auto.EngineEvent], host_name: str) -> list[str]:
     ]
 
 
+def host_servers(cloud: Connection, host: str) -> list[Any]:
+    """The project's servers named after the host (Nova matches the name as a regex)."""
+    return list(cloud.compute.servers(name=f"^{host}$"))
+
+
+def host_ports(cloud: Connection, host: str) -> list[str]:
+    """The ids of the project's ports named after the host."""
+    return [p.id for p in cloud.network.ports(name=host, project_id=cloud.current_project_id)]
+
+
 REPLACING_OPS = {"replace", "create-replacement", "delete-replaced"}
 
 

@@ -15,7 +15,14 @@ import pytest
 from openstack.connection import Connection
 from pulumi import automation as auto
 
-from .conftest import SETTINGS, USER_DATA_LXD, LocalStack, changes, stack_on_local_cloud
+from .conftest import (
+    SETTINGS,
+    USER_DATA_LXD,
+    LocalStack,
+    changes,
+    host_ports,
+    stack_on_local_cloud,
+)
 
 pytestmark = pytest.mark.lifecycle
 
@@ -48,10 +55,6 @@ def name_of(urn: str) -> str:
     return urn.rsplit("::", 1)[1]
 
 
-def host_ports(cloud: Connection) -> list[str]:
-    return [p.id for p in cloud.network.ports(name=HOST, project_id=cloud.current_project_id)]
-
-
 def test_an_up_refused_by_the_instance_quota_completes_once_it_is_raised(
     quota_stack: LocalStack, cloud: Connection, admin: Connection
 ) -> None:
@@ -74,7 +77,7 @@ def test_an_up_refused_by_the_instance_quota_completes_once_it_is_raised(
     made = quota_stack.resource_names()
     assert f"{HOST}-port" in made and f"{HOST}-server" not in made
     assert list(cloud.compute.servers()) == []
-    assert len(host_ports(cloud)) == 1
+    assert len(host_ports(cloud, HOST)) == 1
 
     completed: list[auto.EngineEvent] = []
     result = quota_stack.timed("up (quota back)", quota_stack.stack.up, on_event=completed.append)
@@ -89,7 +92,7 @@ def test_an_up_refused_by_the_instance_quota_completes_once_it_is_raised(
     assert created == missing
     assert changes(result.summary.resource_changes) == {"create": len(missing)}
     # One port, the one the failed `up` made, and the server on it.
-    (port_id,) = host_ports(cloud)
+    (port_id,) = host_ports(cloud, HOST)
     (server,) = list(cloud.compute.servers())
     assert [i.port_id for i in cloud.compute.server_interfaces(server)] == [port_id]
     state = quota_stack.stack.export_stack().deployment["resources"]

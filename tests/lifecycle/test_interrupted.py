@@ -35,6 +35,8 @@ from .conftest import (
     LocalStack,
     changes,
     engine_steps,
+    host_ports,
+    host_servers,
     pulumi_environment,
     stack_on_local_cloud,
     wait_for,
@@ -67,10 +69,6 @@ def interrupted_stack(
             print(f"deleting server {server.id}, which the stack's state did not hold")
             cloud.compute.delete_server(server)
             cloud.compute.wait_for_delete(server)
-
-
-def servers_named(cloud: Connection, name: str) -> list[object]:
-    return list(cloud.compute.servers(name=f"^{name}$"))
 
 
 def engine_events(log: Path) -> list[dict[str, object]]:
@@ -118,7 +116,7 @@ def kill_up_while_nova_builds(local: LocalStack, cloud: Connection) -> str:
         urn = None
         while time.monotonic() < deadline and up.poll() is None:
             urn = urn or server_create_begun(log)
-            if urn is not None and servers_named(cloud, HOST):
+            if urn is not None and host_servers(cloud, HOST):
                 os.killpg(up.pid, signal.SIGKILL)
                 up.wait()
                 local.figures["up until killed"] = time.monotonic() - began
@@ -160,15 +158,15 @@ def test_a_killed_up_is_finished_by_cancel_import_and_up(
     # pending create cannot be imported: `refresh --import-pending-creates` drops it and adds
     # no resource), clears the pending create, and lets `up` boot the host again.
     def built() -> bool:
-        return [getattr(s, "status", None) for s in servers_named(cloud, HOST)] == ["ACTIVE"]
+        return [getattr(s, "status", None) for s in host_servers(cloud, HOST)] == ["ACTIVE"]
 
     wait_for(f"Nova to finish server {HOST}", built, 120, 2)
-    (orphan,) = servers_named(cloud, HOST)
+    (orphan,) = host_servers(cloud, HOST)
     subprocess.run(
         ["openstack", "--os-cloud", SETTINGS["LC_CLOUD"], "server", "delete", "--wait", orphan.id],
         check=True, timeout=180,
     )  # fmt: skip
-    assert servers_named(cloud, HOST) == []
+    assert host_servers(cloud, HOST) == []
     local.cli("refresh", "--yes", "--clear-pending-creates")
     assert not local.stack.export_stack().deployment.get("pending_operations")
 
@@ -177,11 +175,10 @@ def test_a_killed_up_is_finished_by_cancel_import_and_up(
     result = local.timed("up after the runbook", local.stack.up, on_event=events.append)
     assert result.summary.result == "succeeded"
     assert engine_steps(events).get(f"{HOST}-server") == "create"
-    (server,) = servers_named(cloud, HOST)
+    (server,) = host_servers(cloud, HOST)
     assert server.id != orphan.id
-    ports = list(cloud.network.ports(name=HOST, project_id=cloud.current_project_id))
-    assert len(ports) == 1
-    assert [i.port_id for i in cloud.compute.server_interfaces(server)] == [ports[0].id]
+    (port_id,) = host_ports(cloud, HOST)
+    assert [i.port_id for i in cloud.compute.server_interfaces(server)] == [port_id]
     ids = {r["urn"]: r.get("id") for r in local.stack.export_stack().deployment["resources"]}
     assert ids[server_urn] == server.id
 

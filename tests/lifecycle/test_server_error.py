@@ -29,8 +29,8 @@ from .conftest import (
     SETTINGS,
     LocalStack,
     changes,
+    host_servers,
     host_warnings,
-    hosts_of,
     stack_on_local_cloud,
     wait_for,
 )
@@ -51,7 +51,7 @@ def error_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 
 
 def server_of(cloud: Connection) -> Any:
-    (server,) = list(cloud.compute.servers(name=f"^{HOST}$"))
+    (server,) = host_servers(cloud, HOST)
     return server
 
 
@@ -97,8 +97,9 @@ def rebuilt_on_the_same_port(local: LocalStack, cloud: Connection, old: Any, por
     new = server_of(cloud)
     assert new.id != old.id and new.status == "ACTIVE"
     assert port_of(cloud, new) == port
-    (host,) = hosts_of(local.outputs())
-    assert local.outputs()["hosts"][host.name]["serverStatus"] == "ACTIVE"
+    hosts = local.outputs()["hosts"]
+    assert list(hosts) == [HOST]
+    assert hosts[HOST]["serverStatus"] == "ACTIVE"
     return new
 
 
