@@ -31,6 +31,7 @@ from lxdhost.containers import ContainerDeclaration, parse_containers
 from lxdhost.host import LXD_LISTEN_ADDRESS, ContainerAccess
 from lxdhost.interrupt import ERROR_REPORTED_EXIT_CODE
 from lxdhost.network import AdoptStage, NetworkMode
+from lxdhost.server_status import ServerStatusRead
 from userdata import HostSpec
 from userdata.cloudconfig import is_ssh_public_key
 from userdata.host import HOST_OPTIONS, Distro
@@ -177,6 +178,12 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "Give each host a floating IP from `externalNetwork`"),
     ConfigKey("sshUser", "string", "",
               "Login user in the exported SSH commands; empty: the distro's (ubuntu, debian)"),
+    ConfigKey("serverStatusRead", "string", "live",
+              "Where each `preview` and `up` reads the status of the hosts' servers, to warn of "
+              "one that is not running: `live` asks Nova (nine API requests a host, at every "
+              "run); `refreshed` takes the status the last refresh stored, with no request "
+              "(run `pulumi preview --refresh` and `pulumi up --refresh` to see a change)",
+              tuple(ServerStatusRead)),
 )  # fmt: skip
 
 CONFIG_KEYS_BY_NAME: Mapping[str, ConfigKey] = {key.name: key for key in CONFIG_KEYS}
@@ -225,6 +232,8 @@ class HostSettings:
     boot_volume_size: int | None
     ssh_user: str
     floating_ips: bool
+    # Where each run reads the servers' status: Nova, or the last refresh's state.
+    server_status_read: ServerStatusRead
     # What every host's user_data shares; each host adds its port's MAC, the MTU and its slots.
     spec_template: HostSpec
 
@@ -431,6 +440,7 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     if floating_ips and external_network is None and mode is NetworkMode.ADOPT:
         read.problems.append("externalNetwork: required when floatingIps is true: the IP pool")
     ssh_user = read.optional_string("sshUser")
+    server_status_read = read.choice("serverStatusRead", ServerStatusRead)
     container_access = read.choice("containerAccess", ContainerAccess)
     max_address_pairs = read.integer("maxAddressPairs", 1)
     slots_per_host = read.integer("slotsPerHost", 1)
@@ -487,6 +497,7 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
             boot_volume_size=boot_volume_size or None,
             ssh_user=ssh_user or _DEFAULT_SSH_USER[host_options.distro],
             floating_ips=floating_ips,
+            server_status_read=server_status_read,
             # LXD listens on the network only when its API port is opened to someone.
             spec_template=dataclasses.replace(
                 host_options,

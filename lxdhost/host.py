@@ -24,8 +24,11 @@ from lxdhost.lookups import call_data_source
 from lxdhost.lxdresources import Certificate, Container, LxdAccess, Profile
 from lxdhost.server_status import (
     HostServer,
+    ServerReading,
+    ServerStatusRead,
     reading_from_error,
     reading_from_lookup,
+    reading_from_state,
     status_warning,
 )
 from userdata import HostSpec, LxdProfile, container_slot_profile, render_host
@@ -86,6 +89,8 @@ class LxdHostArgs:
     floating_ip_depends_on: Sequence[pulumi.Resource] = ()
     # The clouds.yaml entry (`openstack:cloud`) the `openstack` commands of a warning name.
     os_cloud: str | None = None
+    # Where the server's status comes from: Nova at every run, or the last refresh's state.
+    server_status_read: ServerStatusRead = ServerStatusRead.LIVE
     # The stack's LXD client certificate and key. Set, the host's LXD serves a certificate the
     # stack made and trusts exactly this one, and its slot profiles and `containers` are
     # managed through its API (`lxd_api_port`), live; None: the slot profiles are written into
@@ -348,9 +353,19 @@ class LxdHost(pulumi.ComponentResource):
             for slot in args.container_slots
         }
         # Only a server that exists has an id at preview: a new one is not looked up.
-        self.server_status = pulumi.Output.all(self.server.id, self.server.urn).apply(
-            lambda ids: self._check_server(HostServer(name, ids[0], ids[1], args.os_cloud))
-        )
+        if args.server_status_read is ServerStatusRead.LIVE:
+            self.server_status = pulumi.Output.all(self.server.id, self.server.urn).apply(
+                lambda ids: self._check_server(HostServer(name, ids[0], ids[1], args.os_cloud))
+            )
+        else:
+            self.server_status = pulumi.Output.all(
+                self.server.id, self.server.urn, self.server.power_state
+            ).apply(
+                lambda values: self._report(
+                    HostServer(name, values[0], values[1], args.os_cloud),
+                    reading_from_state(values[2]),
+                )
+            )
         self.register_outputs(
             {
                 "name": name,
@@ -432,6 +447,11 @@ class LxdHost(pulumi.ComponentResource):
             reading = reading_from_error(str(error))
         else:
             reading = reading_from_lookup(result)
+        return self._report(server, reading)
+
+    def _report(self, server: HostServer, reading: ServerReading) -> str | None:
+        """Warn, naming the host and what to run, when the reading is not a running server;
+        the status, as the `serverStatus` output holds it."""
         warning = status_warning(server, reading)
         if warning is not None:
             pulumi.log.warn(warning, resource=self)

@@ -2,10 +2,13 @@
 
 Pulumi alone does not show a dead host. The provider's `Instance` stores Nova's status in
 `power_state` and ignores a stored `error` when it diffs (`suppressPowerStateDiffs`), and a
-server stopped out of band shows only after a `pulumi refresh`. So every `preview` and `up`
-reads each existing server's status through the provider's `getInstanceV2` data source, and
-`status_warning` turns what it reads into one warning that names the host and the command to run.
-The runbook behind the commands: docs/troubleshooting.md.
+server stopped out of band shows only after a `pulumi refresh`. So the program reads each
+existing server's status, in one of two ways (`ServerStatusRead`, the stack's
+`serverStatusRead`): `live`, every `preview` and `up` asks Nova through the provider's
+`getInstanceV2` data source (nine API requests a server); `refreshed`, it takes the
+`power_state` the last refresh stored, with no request. `status_warning` turns what it reads
+into one warning that names the host and the command to run. The runbook behind the commands:
+docs/troubleshooting.md.
 """
 
 from __future__ import annotations
@@ -13,8 +16,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 RUNBOOK = "docs/troubleshooting.md#a-host-that-is-shutoff-or-in-error"
+
+
+class ServerStatusRead(StrEnum):
+    """Where the program reads each existing server's status."""
+
+    LIVE = "live"  # from Nova, at every preview and up
+    REFRESHED = "refreshed"  # from the stack's state, as the last refresh stored it
+
 
 # The one status of a running server, as Nova names it.
 RUNNING = "ACTIVE"
@@ -55,6 +67,14 @@ def reading_from_lookup(result: Mapping[str, object] | None) -> ServerReading:
     if isinstance(power_state, str) and power_state:
         return ServerReading(power_state.upper())
     return ServerReading(None)
+
+
+def reading_from_state(power_state: object) -> ServerReading:
+    """The `power_state` the stack's state holds for the server: Nova's status, lower-cased, as
+    the last refresh (or the server's create or update) stored it."""
+    if isinstance(power_state, str) and power_state:
+        return ServerReading(power_state.upper())
+    return ServerReading(None, error="the stack's state holds no status for it")
 
 
 # The data source refuses the statuses outside its own list (REBOOT, SUSPENDED, BUILD, ...)

@@ -251,6 +251,7 @@ def host_args(
         floating_ip_pool=settings.network.external_network if hosts.floating_ips else None,
         floating_ip_depends_on=floating_ip_depends_on,
         os_cloud=os_cloud,
+        server_status_read=hosts.server_status_read,
         lxd_client_certificate=lxd_client[0] if lxd_client is not None else None,
         lxd_client_key=lxd_client[1] if lxd_client is not None else None,
         lxd_api_port=access.lxd_api_port,

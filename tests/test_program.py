@@ -518,6 +518,35 @@ def test_a_host_not_running_is_named_with_what_to_run(status: str, command: str)
     assert run.exports["hosts"]["lxd-a"]["serverStatus"] == "ACTIVE"
 
 
+def test_read_from_the_refreshed_state_no_server_is_looked_up(stacks: Stacks) -> None:
+    run = run_program("prod", stack_config("prod", serverStatusRead="refreshed"))
+    assert [i for i in run.invokes if i.token == tokens.GET_INSTANCE] == []
+    assert run.warnings == []
+    assert {
+        name: host["serverStatus"] for name, host in run.exports["hosts"].items()
+    } == dict.fromkeys(host_names(run), "ACTIVE")
+    # The same resources, with the same inputs, as the stack that reads Nova.
+    assert {r.urn: r.inputs for r in run.resources} == {
+        r.urn: r.inputs for r in stacks.run("prod").resources
+    }
+
+
+def test_read_from_the_refreshed_state_a_server_stored_in_error_is_named() -> None:
+    # The mocks store the status as a refresh would: `powerState` "error" on lxd-c's server.
+    run = run_program(
+        "prod",
+        stack_config("prod", serverStatusRead="refreshed"),
+        mocks=CloudMocks({"lxd-c": "ERROR"}),
+    )
+    server = run.named("lxd-c-server")
+    assert [i for i in run.invokes if i.token == tokens.GET_INSTANCE] == []
+    (warning,) = run.warnings
+    assert warning.startswith(f"LXD host lxd-c is down: its server {server.id} is in ERROR")
+    assert f"`openstack --os-cloud production server delete {server.id}`" in warning
+    assert run.exports["hosts"]["lxd-c"]["serverStatus"] == "ERROR"
+    assert run.exports["hosts"]["lxd-a"]["serverStatus"] == "ACTIVE"
+
+
 def test_a_host_in_error_is_told_the_replace_and_the_refresh() -> None:
     run = run_program("local", stack_config("local"), mocks=CloudMocks({"lxd-1": "ERROR"}))
     (warning,) = run.warnings

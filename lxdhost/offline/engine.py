@@ -108,6 +108,10 @@ _LOOKUP_POWER_STATES = frozenset(
     {"active", "shutoff", "error", "migrating", "shelved_offloaded", "shelved", "paused"}
 )
 
+# The statuses a refresh of an `Instance` stores, lower-cased, as its `powerState`
+# (resource_openstack_compute_instance_v2.go).
+_STORED_POWER_STATES = _LOOKUP_POWER_STATES | {"build"}
+
 
 class CloudMocks(pulumi.runtime.Mocks):
     """Answers like Neutron and Nova would, deterministically.
@@ -115,7 +119,9 @@ class CloudMocks(pulumi.runtime.Mocks):
     Ports get a `fa:16:3e:…` MAC (Neutron's default base_mac) and the next free address from
     their subnet's allocation pool; servers get the port's address as `access_ip_v4`, and a
     lookup of a server finds it ACTIVE, or in the status `server_status` gives its name (Nova's
-    status, e.g. `ERROR`, `SHUTOFF`; `DELETED` for a server Nova no longer has).
+    status, e.g. `ERROR`, `SHUTOFF`; `DELETED` for a server Nova no longer has). A server's own
+    `powerState` output is that status too, lower-cased, as a refresh stores it (`active` for
+    one Nova no longer has: a refresh would drop it from the state instead).
     """
 
     def __init__(self, server_status: Mapping[str, str] | None = None) -> None:
@@ -241,8 +247,15 @@ class CloudMocks(pulumi.runtime.Mocks):
         networks = inputs.get("networks") or []
         port_id = networks[0].get("port") if networks else None
         ip = self._port_ips.get(str(port_id), "")
-        self._server_names[resource_id] = str(inputs.get("name", ""))
-        return {**inputs, "accessIpV4": ip, "networks": [{**n, "fixedIpV4": ip} for n in networks]}
+        name = str(inputs.get("name", ""))
+        self._server_names[resource_id] = name
+        status = self._server_status.get(name, "ACTIVE").lower()
+        return {
+            **inputs,
+            "accessIpV4": ip,
+            "networks": [{**n, "fixedIpV4": ip} for n in networks],
+            "powerState": status if status in _STORED_POWER_STATES else "active",
+        }
 
     def _floating_ip(self, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         digest = hashlib.sha256(resource_id.encode()).digest()

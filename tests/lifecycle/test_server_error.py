@@ -9,6 +9,10 @@ gives, then `pulumi up --refresh`, which boots a new server on the same port. Th
 other way, `pulumi up --replace`, stops on the delete's wait, as the runbook says; the same
 `up --refresh` then finishes it.
 
+With `serverStatusRead: refreshed` the program reads the status the last refresh stored
+instead of asking Nova: the last test shows a plain preview missing the ERROR and `pulumi
+preview --refresh` naming it, with the same runbook.
+
 Stack `scale`'s settings with one host, on the fake compute host (marker `scale`): what is
 proven is Nova's and the provider's side, which a fake server has as a real one does.
 """
@@ -65,10 +69,10 @@ def port_of(cloud: Connection, server: Any) -> str:
     return str(interface.port_id)
 
 
-def preview_warning(local: LocalStack, name: str) -> str:
+def preview_warning(local: LocalStack, name: str, **options: Any) -> str:
     """The preview's one warning about the host; the preview itself shows no change."""
     events: list[auto.EngineEvent] = []
-    result = local.timed(name, local.stack.preview, on_event=events.append)
+    result = local.timed(name, local.stack.preview, on_event=events.append, **options)
     assert changes(result.change_summary) == {}
     (warning,) = host_warnings(events, HOST)
     return warning
@@ -80,6 +84,16 @@ def quiet_preview(local: LocalStack, name: str) -> None:
     result = local.timed(name, local.stack.preview, on_event=events.append)
     assert changes(result.change_summary) == {}
     assert host_warnings(events, HOST) == []
+
+
+def delete_command(warning: str, server: Any) -> str:
+    """The warning's `openstack server delete`, checked to name the cloud and the server."""
+    delete = re.search(r"`(openstack [^`]* server delete [^`]*)`", warning)
+    assert delete is not None, warning
+    assert delete.group(1) == (
+        f"openstack --os-cloud {SETTINGS['LC_CLOUD']} server delete {server.id}"
+    )
+    return delete.group(1)
 
 
 def rebuilt_on_the_same_port(local: LocalStack, cloud: Connection, old: Any, port: str) -> Any:
@@ -120,13 +134,8 @@ def test_a_host_in_error_is_named_on_preview_and_rebuilt_by_its_runbook(
     print("refresh:", refreshed.summary.resource_changes)
     warning = preview_warning(local, "preview (host in ERROR)")
     assert f"LXD host {HOST} is down: its server {server.id} is in ERROR in Nova" in warning
-    delete = re.search(r"`(openstack [^`]* server delete [^`]*)`", warning)
-    assert delete is not None, warning
-    assert delete.group(1) == (
-        f"openstack --os-cloud {SETTINGS['LC_CLOUD']} server delete {server.id}"
-    )
     # The runbook, as a user runs it: the warning's command, then `pulumi up --refresh`.
-    subprocess.run(shlex.split(delete.group(1)), check=True, timeout=120)
+    subprocess.run(shlex.split(delete_command(warning, server)), check=True, timeout=120)
     rebuilt_on_the_same_port(local, cloud, server, port)
     quiet_preview(local, "preview (rebuilt)")
 
@@ -145,3 +154,25 @@ def test_replacing_a_host_in_error_stops_on_the_delete_and_up_refresh_finishes_i
     assert "unexpected state 'ERROR'" in str(stopped.value)
     rebuilt_on_the_same_port(local, cloud, server, port)
     quiet_preview(local, "preview (rebuilt again)")
+
+
+def test_read_from_the_refreshed_state_an_error_shows_on_preview_refresh(
+    error_stack: LocalStack, cloud: Connection, admin: Connection
+) -> None:
+    local = error_stack
+    local.stack.set_config("lxdhost:serverStatusRead", auto.ConfigValue("refreshed"))
+    try:
+        # The key changes no resource: the stack is as the last `up --refresh` left it.
+        quiet_preview(local, "preview (refreshed)")
+        server = server_of(cloud)
+        port = port_of(cloud, server)
+        put_in_error(admin, server)
+        # No request to Nova: the state still holds the `active` the last refresh stored.
+        quiet_preview(local, "preview (ERROR, state not refreshed)")
+        warning = preview_warning(local, "preview --refresh (ERROR)", refresh=True)
+        assert f"LXD host {HOST} is down: its server {server.id} is in ERROR in Nova" in warning
+        subprocess.run(shlex.split(delete_command(warning, server)), check=True, timeout=120)
+        rebuilt_on_the_same_port(local, cloud, server, port)
+        quiet_preview(local, "preview (rebuilt, refreshed)")
+    finally:
+        local.stack.remove_config("lxdhost:serverStatusRead")

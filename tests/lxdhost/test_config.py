@@ -177,6 +177,9 @@ def test_values_decode_from_the_clis_wire_form(
         pytest.param({"dhcpPoolSize": 1}, "dhcpPoolSize", "at least 2", id="pool-too-small"),
         pytest.param({"sshIngres": ["10.0.0.0/8"]}, "sshIngres", "sshIngress", id="typo-key"),
         pytest.param({"adoptStage": "done"}, "adoptStage", "not one of", id="bad-adopt-stage"),
+        pytest.param(
+            {"serverStatusRead": "never"}, "serverStatusRead", "not one of", id="bad-status-read"
+        ),
     ],
 )
 def test_a_bad_value_is_rejected_naming_its_key(

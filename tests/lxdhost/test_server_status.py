@@ -10,6 +10,7 @@ from lxdhost.server_status import (
     ServerReading,
     reading_from_error,
     reading_from_lookup,
+    reading_from_state,
     status_warning,
 )
 
@@ -36,6 +37,32 @@ def test_a_lookup_reads_novas_status_upper_case(
     result: dict[str, str] | None, expected: str | None
 ) -> None:
     assert reading_from_lookup(result) == ServerReading(expected)
+
+
+@pytest.mark.parametrize(
+    ("power_state", "expected"),
+    [
+        pytest.param("active", ServerReading("ACTIVE"), id="active"),
+        pytest.param("error", ServerReading("ERROR"), id="error"),
+        pytest.param("build", ServerReading("BUILD"), id="build"),
+        pytest.param(
+            None, ServerReading(None, "the stack's state holds no status for it"), id="none"
+        ),
+        pytest.param(
+            "", ServerReading(None, "the stack's state holds no status for it"), id="empty"
+        ),
+    ],
+)
+def test_the_stored_power_state_reads_as_novas_status(
+    power_state: str | None, expected: ServerReading
+) -> None:
+    assert reading_from_state(power_state) == expected
+
+
+def test_no_stored_status_is_a_warning_to_check_not_a_host_gone() -> None:
+    warning = status_warning(SERVER, reading_from_state(None))
+    assert warning is not None
+    assert "could not be read" in warning and "is gone" not in warning
 
 
 def test_a_status_outside_the_data_sources_list_is_read_from_its_error() -> None:
