@@ -9,15 +9,17 @@ up with the flavor `lxd.fake`, and the project's Pulumi CLI (scripts/install-pul
 Stack `scale` is Pulumi.scale.yaml (hosts on the fake flavor in a /21 whose pool holds 128
 addresses, no floating IP, LXD set up by the user-data) with `hostCount` N. For each size N, in
 a fresh copy of the checkout with a file backend of its own, the Automation API drives the real
-CLI through five steps, each timed:
+CLI through six steps, each timed:
 
 1. `up` of the fresh stack;
 2. `preview` of the stack that is up, which should show no change;
-3. `refresh`;
-4. `change`: `up` with hostCount N+1. The program has no per-host key (flavor, image, the
+3. `preview-refreshed`: the same preview with `serverStatusRead: refreshed` (the hosts' status
+   from the state, not from Nova); the bare program, which reads no status, previews again;
+4. `refresh`;
+5. `change`: `up` with hostCount N+1. The program has no per-host key (flavor, image, the
    user-data's keys and slotsPerHost apply to every host), so the one change confined to one
    host is adding one: its port and server are created, every other resource stays the same;
-5. `destroy` (N+1 hosts).
+6. `destroy` (N+1 hosts).
 
 The same steps run, in the same process, on a bare program (bench/scale_bare.py) that declares the
 same OpenStack resources through `pulumi_openstack` and nothing else, from the program's own
@@ -86,9 +88,10 @@ STACK = "scale"
 PASSPHRASE = "local"  # Pulumi.local.yaml's salt is for this passphrase
 NO_FAKE_HOST = "the local cloud has no fake compute host: run scripts/local-cloud up --scale"
 HOST_COUNT = "lxdhost:hostCount"
+STATUS_READ = "lxdhost:serverStatusRead"
 
 SIZES = (1, 10, 25, 50)
-STEPS = ("up", "preview", "refresh", "change", "destroy")
+STEPS = ("up", "preview", "preview-refreshed", "refresh", "change", "destroy")
 PROGRAMS = ("program", "bare")
 ROLES = ("cli", "program", "provider")
 SAMPLE_INTERVAL = 0.2  # seconds between two reads of the CLI's process tree
@@ -719,6 +722,11 @@ class Subject(ABC):
     def grow(self, stack: auto.Stack, hosts: int) -> None:
         """The change step's edit: from `hosts` hosts to one more."""
 
+    @abstractmethod
+    def read_status_from_state(self, stack: auto.Stack, from_state: bool) -> None:
+        """Around the `preview-refreshed` step: the program's `serverStatusRead` set to
+        `refreshed`, then back to the stack's own."""
+
 
 class ProgramSubject(Subject):
     label = "program"
@@ -733,6 +741,12 @@ class ProgramSubject(Subject):
 
     def grow(self, stack: auto.Stack, hosts: int) -> None:
         stack.set_config(HOST_COUNT, auto.ConfigValue(str(hosts + 1)))
+
+    def read_status_from_state(self, stack: auto.Stack, from_state: bool) -> None:
+        if from_state:
+            stack.set_config(STATUS_READ, auto.ConfigValue("refreshed"))
+        else:
+            stack.remove_config(STATUS_READ)
 
 
 class BareSubject(Subject):
@@ -760,6 +774,17 @@ class BareSubject(Subject):
 
     def grow(self, stack: auto.Stack, hosts: int) -> None:
         write_bare_program(self.path, self.plans[hosts + 1].spec)
+
+    def read_status_from_state(self, stack: auto.Stack, from_state: bool) -> None:
+        """The bare program reads no status: nothing to set."""
+
+
+def no_change_expected(preview: StepResult) -> StepResult:
+    """A preview of the stack that is up, with a note if it shows a change."""
+    if set(preview.changes) - {"same"}:
+        note = f"the preview of the stack that is up shows changes: {dict(preview.changes)}"
+        return replace(preview, notes=(note,))
+    return preview
 
 
 class Interrupts:
@@ -894,6 +919,7 @@ class Bench:
         calls: dict[str, Callable[..., Any]] = {
             "up": stack.up,
             "preview": stack.preview,
+            "preview-refreshed": stack.preview,
             "refresh": stack.refresh,
             "change": stack.up,
             "destroy": stack.destroy,
@@ -954,15 +980,17 @@ class Bench:
         return outcome
 
     def lifecycle(self, run: Run, added: int) -> list[StepResult]:
-        """The five steps on a fresh stack, which is removed at the end; `added`: the resources
+        """The six steps on a fresh stack, which is removed at the end; `added`: the resources
         the change step should create."""
         up = self.step(run, "up")
         results = [replace(up, waits_for=self.waits_for(run))]
-        preview = self.step(run, "preview")
-        if set(preview.changes) - {"same"}:
-            note = f"the preview of the stack that is up shows changes: {dict(preview.changes)}"
-            preview = replace(preview, notes=(note,))
-        results += [preview, self.step(run, "refresh")]
+        preview = no_change_expected(self.step(run, "preview"))
+        with self.cli(f"serverStatusRead: refreshed for {run}"):
+            run.subject.read_status_from_state(run.stack, True)
+        from_state = no_change_expected(self.step(run, "preview-refreshed"))
+        with self.cli(f"serverStatusRead back to the stack's for {run}"):
+            run.subject.read_status_from_state(run.stack, False)
+        results += [preview, from_state, self.step(run, "refresh")]
         with self.cli(f"the change's edit for {run}"):
             run.subject.grow(run.stack, run.size)
         run = replace(run, hosts=run.size + 1)
@@ -1193,7 +1221,7 @@ def summary_report(by_size: Mapping[int, Mapping[str, Pair]]) -> str:
 
 def parallel_report(results: Iterable[StepResult]) -> str:
     """`up` and `destroy` at each --parallel, program / bare, by size. The first --parallel's
-    destroy is the five steps' own, of N+1 hosts."""
+    destroy is the six steps' own, of N+1 hosts."""
     found: dict[tuple[int, int], dict[tuple[str, str], StepResult]] = {}
     for result in results:
         if result.step in ("up", "destroy"):
@@ -1292,7 +1320,7 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         nargs="+",
         default=[0],
         metavar="P",
-        help="the CLI's --parallel: the first for the five steps, each other one for an up and "
+        help="the CLI's --parallel: the first for the six steps, each other one for an up and "
         "a destroy more (default: 0, the CLI's default)",
     )
     parser.add_argument(

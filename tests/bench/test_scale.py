@@ -485,10 +485,10 @@ def result(program: str, size: int, step: str, seconds: float) -> scale.StepResu
 def test_the_summary_gives_seconds_per_host_and_the_changes_seconds() -> None:
     # Program and bare seconds of each step at 1 and at 10 hosts.
     seconds = {
-        1: {"up": (12, 10), "preview": (4, 2), "refresh": (3, 3), "change": (9, 6),
-            "destroy": (8, 4)},
-        10: {"up": (30, 25), "preview": (5, 4), "refresh": (6, 3), "change": (12, 8),
-             "destroy": (22, 11)},
+        1: {"up": (12, 10), "preview": (4, 2), "preview-refreshed": (3, 2), "refresh": (3, 3),
+            "change": (9, 6), "destroy": (8, 4)},
+        10: {"up": (30, 25), "preview": (5, 4), "preview-refreshed": (4, 4), "refresh": (6, 3),
+             "change": (12, 8), "destroy": (22, 11)},
     }  # fmt: skip
     by_size = {
         size: {
@@ -506,6 +506,7 @@ def test_the_summary_gives_seconds_per_host_and_the_changes_seconds() -> None:
         "step 1 host 10 hosts",
         "up 12.00 / 10.00 3.00 / 2.50",
         "preview 4.00 / 2.00 0.50 / 0.40",
+        "preview-refreshed 3.00 / 2.00 0.40 / 0.40",
         "refresh 3.00 / 3.00 0.60 / 0.30",
         "change (s) 9.0 / 6.0 12.0 / 8.0",
         "destroy 4.00 / 2.00 2.00 / 1.00",
@@ -515,6 +516,7 @@ def test_the_summary_gives_seconds_per_host_and_the_changes_seconds() -> None:
         "step 1 host 10 hosts",
         "up 1.20 1.20",
         "preview 2.00 1.25",
+        "preview-refreshed 1.50 1.00",
         "refresh 1.00 2.00",
         "change 1.50 1.50",
         "destroy 2.00 2.00",
@@ -594,28 +596,35 @@ class FakeSubject(scale.Subject):
     def grow(self, stack: Any, hosts: int) -> None:
         self.log.append(f"{self.label} grows to {hosts + 1} hosts")
 
+    def read_status_from_state(self, stack: Any, from_state: bool) -> None:
+        self.log.append(
+            f"{self.label} reads status {'from state' if from_state else 'as the stack says'}"
+        )
+
 
 # One host, then two after the change: it creates a component, a port and a server.
 PLANS = {1: scale.Plan(1, 14, {}), 2: scale.Plan(2, 17, {})}
 
 
-def test_each_program_runs_the_five_steps_then_an_up_and_destroy_per_parallel(
+def test_each_program_runs_the_six_steps_then_an_up_and_destroy_per_parallel(
     tmp_path: Path,
 ) -> None:
     log: list[str] = []
     bench = scale.Bench(scale.CloudLogs(tmp_path), scale.Interrupts())
     subjects = [FakeSubject("program", log), FakeSubject("bare", log)]
     results = bench.measure(subjects, 1, PLANS, [0, 4])
-    five_steps = [
-        "up", "export", "preview", "refresh", "grows to 2 hosts", "up", "export", "destroy", "rm",
+    six_steps = [
+        "up", "export", "preview", "reads status from state", "preview",
+        "reads status as the stack says", "refresh", "grows to 2 hosts", "up", "export", "destroy",
+        "rm",
     ]  # fmt: skip
     assert log == [
         "program new stack, 1 hosts",
         "bare new stack, 1 hosts",
         "program preview of the fresh stack",
         "bare preview of the fresh stack",
-        *(f"program {step}" for step in five_steps),
-        *(f"bare {step}" for step in five_steps),
+        *(f"program {step}" for step in six_steps),
+        *(f"bare {step}" for step in six_steps),
         "program new stack, 1 hosts",
         "program up --parallel 4",
         "program destroy --parallel 4",
@@ -625,9 +634,10 @@ def test_each_program_runs_the_five_steps_then_an_up_and_destroy_per_parallel(
         "bare destroy --parallel 4",
         "bare rm",
     ]
-    assert [(r.program, r.step, r.hosts, r.parallel) for r in results[:5]] == [
+    assert [(r.program, r.step, r.hosts, r.parallel) for r in results[:6]] == [
         ("program", "up", 1, 0),
         ("program", "preview", 1, 0),
+        ("program", "preview-refreshed", 1, 0),
         ("program", "refresh", 1, 0),
         ("program", "change", 2, 0),
         ("program", "destroy", 2, 0),
@@ -635,7 +645,7 @@ def test_each_program_runs_the_five_steps_then_an_up_and_destroy_per_parallel(
     assert all(not result.notes for result in results)
     # The state says the server waited for the port: a destroy deletes the server first.
     assert results[0].waits_for == {urn("server"): (urn("port"),)}
-    assert results[4].waits_for == {urn("port"): (urn("server"),)}
+    assert results[5].waits_for == {urn("port"): (urn("server"),)}
     assert results[0].figures.critical == (("server", results[0].figures.provider_max),)
     assert bench.live == []
 
