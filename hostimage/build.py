@@ -52,6 +52,9 @@ class Target:
     # Import the container image into LXD at the first boot, as CONTAINER_IMAGE_ALIAS, before
     # cloud-init's final stage: a stack's containers name it (Pulumi.local.yaml).
     preloads_container_image: bool = False
+    # The mirror carries every layout's packages, as a distribution's mirror does: a stack may
+    # choose either layout on the image, and cloud-init installs the other's packages.
+    mirrors_every_layout: bool = False
 
     @property
     def mirror_url(self) -> str:
@@ -77,6 +80,7 @@ def openstack_target(mirror_host: str) -> Target:
         mirror_host=mirror_host,
         datasource_config="datasource_list: [OpenStack, None]\ndisable_root: false\n",
         preloads_container_image=True,
+        mirrors_every_layout=True,
     )
 
 
@@ -127,6 +131,9 @@ class RootfsRecipe:
     apt_install: tuple[str, ...]
     files: Mapping[str, str] = field(default_factory=dict)  # path in the image -> content
     configure: str = ""  # shell run in the chroot once packages and files are in place
+    # Downloaded into apt's archives with the installed ones, so the image's repository carries
+    # them, but not installed.
+    apt_download: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -237,6 +244,14 @@ def host_recipe(layout: str, target: Target) -> RootfsRecipe:
         apt_install=HOST_BASE_APT + LAYOUT_PACKAGES[layout],
         files=files,
         configure=configure,
+        apt_download=tuple(
+            sorted(
+                package
+                for other, packages in LAYOUT_PACKAGES.items()
+                if other != layout and target.mirrors_every_layout
+                for package in packages
+            )
+        ),
     )
 
 
@@ -326,11 +341,13 @@ def build_rootfs(recipe: RootfsRecipe, root: Path, debs: Path, log: Path) -> Non
     policy.chmod(0o755)
     if recipe.apt_install:
         packages = " ".join(recipe.apt_install)
-        _chroot(
-            root,
-            f"apt-get update -q && apt-get install -y -q --no-install-recommends {packages}",
-            log,
-        )
+        script = f"apt-get update -q && apt-get install -y -q --no-install-recommends {packages}"
+        if recipe.apt_download:
+            script += (
+                " && apt-get install -y -q --download-only --no-install-recommends "
+                + " ".join(recipe.apt_download)
+            )
+        _chroot(root, script, log)
     for path, content in recipe.files.items():
         target = root / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 import openstack
 import pytest
+import yaml
 from openstack.connection import Connection
 from pulumi import automation as auto
 
@@ -275,6 +276,51 @@ def hosts_of(outputs: dict[str, Any]) -> list[Host]:
         )
         for name, host in sorted(outputs["hosts"].items())
     ]
+
+
+def wait_until_ready(local: LocalStack, host: Host, timeout: float) -> None:
+    """SSH, then cloud-init done (across the reboot bring-up's reboot), with no warning or
+    error in cloud-init's log."""
+    wait_for(f"{host.name}: SSH", lambda: host.ssh_status("true", 30).returncode == 0, timeout)
+    host.ssh_status("cloud-init status --wait --long", timeout)
+    # The reboot bring-up ends the first boot's connection: wait again after it.
+    wait_for(
+        f"{host.name}: cloud-init done",
+        lambda: "status: done" in host.ssh_status("cloud-init status", 30).stdout,
+        timeout,
+    )
+    local.since_up(f"{host.name} ready")
+    status = host.ssh_status("cloud-init status --long")
+    assert "status: done" in status.stdout, status.stdout
+    problems = host.ssh(
+        "sudo grep -E '\\[(WARNING|ERROR|CRITICAL)\\]' /var/log/cloud-init.log || true"
+    )
+    assert problems == "", problems
+
+
+def assert_bridged(host: Host, cloud: Connection, mtu: int) -> None:
+    """`br0` holds the host's address and its port's MAC, with `ens3` (the port's NIC) as its
+    member; both at `mtu`, below the MTU Neutron's DHCP sends; LXD's default profile on br0."""
+    port = port_of(cloud, host.fixed_ip)
+    bridge = json.loads(host.ssh("ip -j addr show dev br0"))[0]
+    assert bridge["address"] == port.mac_address
+    addresses = [a["local"] for a in bridge["addr_info"] if a["family"] == "inet"]
+    assert addresses == [host.fixed_ip]
+    links = {link["ifname"]: link for link in json.loads(host.ssh("ip -j link show"))}
+    assert links["ens3"].get("master") == "br0", links["ens3"]
+    assert links["ens3"]["address"] == port.mac_address
+    network_mtu = cloud.network.get_network(port.network_id).mtu
+    assert network_mtu > mtu
+    assert (links["ens3"]["mtu"], links["br0"]["mtu"]) == (mtu, mtu)
+    default = yaml.safe_load(host.ssh("sudo lxc profile show default"))
+    assert default["devices"]["eth0"]["parent"] == "br0"
+
+
+def port_of(cloud: Connection, fixed_ip: str) -> Any:
+    """The project's one port holding `fixed_ip`."""
+    ports = list(cloud.network.ports(fixed_ips=f"ip_address={fixed_ip}"))
+    assert len(ports) == 1, f"ports holding {fixed_ip}: {[p.id for p in ports]}"
+    return ports[0]
 
 
 def wait_for(what: str, check: Any, timeout: float, interval: float = 5) -> None:

@@ -29,13 +29,16 @@ from .conftest import (
     SETTINGS,
     Host,
     LocalStack,
+    assert_bridged,
     changes,
     engine_steps,
     host_warnings,
     hosts_of,
+    port_of,
     project_contents,
     pulumi_environment,
     wait_for,
+    wait_until_ready,
 )
 
 pytestmark = pytest.mark.lifecycle
@@ -48,12 +51,6 @@ CONTAINER = "web1"
 STRAY_ADDRESS = "192.168.0.250"
 # Nova's stop waits up to 60 s for the guest to power off; a start boots it again (TCG).
 POWER_TIMEOUT = 300
-
-
-def port_of(cloud: Connection, fixed_ip: str) -> Any:
-    ports = list(cloud.network.ports(fixed_ips=f"ip_address={fixed_ip}"))
-    assert len(ports) == 1, f"ports holding {fixed_ip}: {[p.id for p in ports]}"
-    return ports[0]
 
 
 def in_namespace(*command: str) -> str:
@@ -170,44 +167,13 @@ def test_a_slot_change_previews_as_the_offline_plan_said(local_stack: LocalStack
 
 def test_the_host_comes_up_with_lxd_on_br0(local_stack: LocalStack, cloud: Connection) -> None:
     for host in hosts_of(local_stack.outputs()):
-        wait_for(
-            f"{host.name}: SSH",
-            lambda host=host: host.ssh_status("true", 30).returncode == 0,
-            READY_TIMEOUT,
-        )
-        host.ssh_status("cloud-init status --wait --long", READY_TIMEOUT)
-        # The reboot bring-up ends the first boot's connection: wait again after it.
-        wait_for(
-            f"{host.name}: cloud-init done",
-            lambda host=host: "status: done" in host.ssh_status("cloud-init status", 30).stdout,
-            READY_TIMEOUT,
-        )
-        local_stack.since_up(f"{host.name} ready")
-        status = host.ssh_status("cloud-init status --long")
-        assert "status: done" in status.stdout, status.stdout
-        problems = host.ssh(
-            "sudo grep -E '\\[(WARNING|ERROR|CRITICAL)\\]' /var/log/cloud-init.log || true"
-        )
-        assert problems == "", problems
+        wait_until_ready(local_stack, host, READY_TIMEOUT)
 
         # cloud-init keeps the host's own name in /etc/hosts: sudo resolves it, and says nothing.
         assert host.ssh(f"getent hosts {host.name}").split()[2:] == [host.name]
         assert host.ssh("sudo true 2>&1") == ""
 
-        port = port_of(cloud, host.fixed_ip)
-        bridge = json.loads(host.ssh("ip -j addr show dev br0"))[0]
-        assert bridge["address"] == port.mac_address
-        addresses = [a["local"] for a in bridge["addr_info"] if a["family"] == "inet"]
-        assert addresses == [host.fixed_ip]
-        links = {link["ifname"]: link for link in json.loads(host.ssh("ip -j link show"))}
-        assert links["ens3"].get("master") == "br0", links["ens3"]
-        assert links["ens3"]["address"] == port.mac_address
-        # The stack's MTU, below the one Neutron's DHCP sends, on the NIC and the bridge alike.
-        network_mtu = cloud.network.get_network(port.network_id).mtu
-        assert network_mtu > MTU
-        assert (links["ens3"]["mtu"], links["br0"]["mtu"]) == (MTU, MTU)
-        default = yaml.safe_load(host.ssh("sudo lxc profile show default"))
-        assert default["devices"]["eth0"]["parent"] == "br0"
+        assert_bridged(host, cloud, MTU)
         profiles = {}
         for slot in host.slots:
             profile = yaml.safe_load(host.ssh(f"sudo lxc profile show {slot['name']}"))
