@@ -167,6 +167,10 @@ def engine_steps(events: list[auto.EngineEvent]) -> dict[str, str]:
 # containers): the suites about something else wait for no host's LXD.
 USER_DATA_LXD = {"lxdhost:lxdManagement": "user-data"}
 
+# Seconds from `up` to cloud-init's end on a host of the libvirt compute host: TCG on two shared
+# cores, and the reboot bring-up's second boot.
+READY_TIMEOUT = 900
+
 # Below the tenant network's 1450 (VXLAN), which Neutron's DHCP sends: the stack's must win on
 # the host's NIC, its bridge and the containers.
 MTU = 1400
@@ -278,7 +282,7 @@ def hosts_of(outputs: dict[str, Any]) -> list[Host]:
     ]
 
 
-def wait_until_ready(local: LocalStack, host: Host, timeout: float) -> None:
+def wait_until_ready(local: LocalStack, host: Host, timeout: float = READY_TIMEOUT) -> None:
     """SSH, then cloud-init done (across the reboot bring-up's reboot), with no warning or
     error in cloud-init's log."""
     wait_for(f"{host.name}: SSH", lambda: host.ssh_status("true", 30).returncode == 0, timeout)

@@ -13,12 +13,18 @@ from collections.abc import Iterator
 import pytest
 from openstack.connection import Connection
 
-from .conftest import USER_DATA_LXD, LocalStack, hosts_of, stack_on_local_cloud, wait_for
+from .conftest import (
+    READY_TIMEOUT,
+    USER_DATA_LXD,
+    LocalStack,
+    hosts_of,
+    stack_on_local_cloud,
+    wait_for,
+)
 
 pytestmark = pytest.mark.lifecycle
 
 MISSING_PACKAGE = "lxdhost-no-such-package"
-BOOT_TIMEOUT = 900  # seconds from `up` to cloud-init's end: TCG on two shared cores
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +44,10 @@ def test_a_host_whose_packages_fail_stays_on_the_network_it_booted_with(
     result = failsafe_stack.timed("up", failsafe_stack.stack.up)
     assert result.summary.result == "succeeded"
     (host,) = hosts_of(failsafe_stack.outputs())
-    wait_for(f"{host.name}: SSH", lambda: host.ssh_status("true", 30).returncode == 0, BOOT_TIMEOUT)
-    status = host.ssh_status("cloud-init status --wait --long", BOOT_TIMEOUT)
+    wait_for(
+        f"{host.name}: SSH", lambda: host.ssh_status("true", 30).returncode == 0, READY_TIMEOUT
+    )
+    status = host.ssh_status("cloud-init status --wait --long", READY_TIMEOUT)
     failsafe_stack.since_up("cloud-init finished")
     # The install failed, and cloud-init says so.
     assert "status: error" in status.stdout, status.stdout + status.stderr

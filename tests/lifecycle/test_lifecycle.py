@@ -26,6 +26,7 @@ from lxdhost import lxdapi, trust
 
 from .conftest import (
     MTU,
+    READY_TIMEOUT,
     SETTINGS,
     Host,
     LocalStack,
@@ -43,7 +44,6 @@ from .conftest import (
 
 pytestmark = pytest.mark.lifecycle
 
-READY_TIMEOUT = 900  # seconds from `up` to cloud-init done: TCG on two shared cores
 CONTAINER_TIMEOUT = 600
 IMAGE_ALIAS = CONTAINER_IMAGE_ALIAS  # the local cloud's host image imports it at first boot
 CONTAINER = "web1"
@@ -167,7 +167,7 @@ def test_a_slot_change_previews_as_the_offline_plan_said(local_stack: LocalStack
 
 def test_the_host_comes_up_with_lxd_on_br0(local_stack: LocalStack, cloud: Connection) -> None:
     for host in hosts_of(local_stack.outputs()):
-        wait_until_ready(local_stack, host, READY_TIMEOUT)
+        wait_until_ready(local_stack, host)
 
         # cloud-init keeps the host's own name in /etc/hosts: sudo resolves it, and says nothing.
         assert host.ssh(f"getent hosts {host.name}").split()[2:] == [host.name]

@@ -27,8 +27,6 @@ from .conftest import (
 
 pytestmark = pytest.mark.lifecycle
 
-READY_TIMEOUT = 900  # seconds from `up` to cloud-init done: TCG on two shared cores
-
 
 @pytest.fixture(scope="module")
 def netplan_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
@@ -43,7 +41,7 @@ def test_the_netplan_layout_bridges_the_nic_at_the_stacks_mtu(
     result = netplan_stack.timed("up", netplan_stack.stack.up)
     assert result.summary.result == "succeeded"
     (host,) = hosts_of(netplan_stack.outputs())
-    wait_until_ready(netplan_stack, host, READY_TIMEOUT)
+    wait_until_ready(netplan_stack, host)
     # netplan.io came from the cloud's mirror, and the bridge is netplan's: systemd-networkd
     # manages br0 from the file the user-data wrote, and ifupdown has nothing but loopback.
     assert host.ssh("dpkg-query -W -f '${Status}' netplan.io") == "install ok installed"
