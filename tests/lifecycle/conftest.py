@@ -86,15 +86,27 @@ class LocalStack:
     path: Path
     figures: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
+    # What the last timed step did to each resource it did not leave the same, as
+    # `OP NAME (KEYS)`: an assertion on a change summary names them when it fails.
+    stepped: list[str] = field(default_factory=list)
 
     def timed(self, name: str, step: Any, **options: Any) -> Any:
         began = time.monotonic()
+        caller = options.pop("on_event", None)
+        self.stepped = []
+
+        def on_event(event: auto.EngineEvent) -> None:
+            self.stepped.extend(step_of(event))
+            if caller is not None:
+                caller(event)
+
         try:
-            return step(on_output=print, color="never", **options)
+            return step(on_output=print, on_event=on_event, color="never", **options)
         finally:
             # A step that fails is timed too: how long until the cloud refused is a figure.
             self.figures[name] = time.monotonic() - began
-            print(f"---- {name}: {self.figures[name]:.1f} s")
+            stepped = "; ".join(self.stepped) or "no change"
+            print(f"---- {name}: {self.figures[name]:.1f} s; {stepped}")
 
     def outputs(self) -> dict[str, Any]:
         return {name: output.value for name, output in self.stack.outputs().items()}
@@ -116,6 +128,23 @@ class LocalStack:
         """The names of the resources the stack's state holds."""
         resources = self.stack.export_stack().deployment.get("resources") or []
         return {resource["urn"].rsplit("::", 1)[1] for resource in resources}
+
+
+def step_of(event: auto.EngineEvent) -> list[str]:
+    """A resource's step, as `OP NAME (KEYS)`, from the engine's event that ends it; none for a
+    resource left the same, for a default provider (the engine's summary leaves them out: their
+    inputs are the stack's configuration), or for any other event."""
+    if event.res_outputs_event is None:
+        return []
+    step = event.res_outputs_event.metadata
+    op = str(getattr(step.op, "value", step.op))
+    default_provider = step.type.startswith("pulumi:providers:") and step.urn.rsplit("::", 1)[
+        1
+    ].startswith("default")
+    if op == "same" or default_provider:
+        return []
+    keys = f" ({', '.join(step.diffs)})" if step.diffs else ""
+    return [f"{op} {step.urn.rsplit('::', 1)[1]}{keys}"]
 
 
 def changes(counts: Mapping[str, int] | None) -> dict[str, int]:

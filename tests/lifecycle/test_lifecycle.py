@@ -266,9 +266,9 @@ def test_a_pair_removed_out_of_band_is_seen_by_refresh_and_restored_by_up(
     wait_for(f"{CONTAINER} cut off", lambda: not pings(host, CONTAINER, gateway, attempts=1), 120)
 
     refreshed = local_stack.timed("refresh", local_stack.stack.refresh)
-    assert changes(refreshed.summary.resource_changes) == {"update": 1}
+    assert changes(refreshed.summary.resource_changes) == {"update": 1}, local_stack.stepped
     repaired = local_stack.timed("up (repair)", local_stack.stack.up)
-    assert changes(repaired.summary.resource_changes) == {"update": 1}
+    assert changes(repaired.summary.resource_changes) == {"update": 1}, local_stack.stepped
     restored = {p["ip_address"] for p in port_of(cloud, host.fixed_ip).allowed_address_pairs}
     assert slot["ip"] in restored
     # The agent has to rewrite the port's rules for the pair: the container passes again.
@@ -369,13 +369,16 @@ def test_a_slot_change_is_applied_live_and_the_container_keeps_running(
     try:
         local_stack.stack.set_config("lxdhost:slotsPerHost", auto.ConfigValue("8"))
         fewer = local_stack.timed("up (slots 10 to 8)", local_stack.stack.up)
-        assert changes(fewer.summary.resource_changes) == {"update": 1, "delete": 2}
+        fewer_steps = local_stack.stepped
+        assert changes(fewer.summary.resource_changes) == {"update": 1, "delete": 2}, fewer_steps
         assert len(port_of(cloud, host.fixed_ip).allowed_address_pairs) == 8
         assert "slot-09" not in lxd_names(host, "profiles")
     finally:
+        # Back to ten slots whatever failed above, so that the tests after this one start
+        # from the stack as declared.
         local_stack.stack.set_config("lxdhost:slotsPerHost", slots)
-    more = local_stack.timed("up (slots 8 to 10)", local_stack.stack.up)
-    assert changes(more.summary.resource_changes) == {"update": 1, "create": 2}
+        more = local_stack.timed("up (slots 8 to 10)", local_stack.stack.up)
+    assert changes(more.summary.resource_changes) == {"update": 1, "create": 2}, local_stack.stepped
     assert len(port_of(cloud, host.fixed_ip).allowed_address_pairs) == 10
     assert "slot-10" in lxd_names(host, "profiles")
     # No server was replaced, and the container never stopped.
@@ -397,14 +400,16 @@ def test_a_container_added_then_removed_touches_no_other(
         )
     try:
         added = local_stack.timed("up (web2 added)", local_stack.stack.up)
-        assert changes(added.summary.resource_changes) == {"create": 1}
+        assert changes(added.summary.resource_changes) == {"create": 1}, local_stack.stepped
         assert local_stack.outputs()["containers"]["web2"]["address"] == host.slots[1]["ip"]
         assert pings(host, "web2", gateway)
         assert container_state(host, CONTAINER) == before
     finally:
+        # web2 goes whatever failed above, so that the tests after this one start from the
+        # stack as declared.
         local_stack.stack.remove_config("lxdhost:containers[1]", path=True)
-    removed = local_stack.timed("up (web2 removed)", local_stack.stack.up)
-    assert changes(removed.summary.resource_changes) == {"delete": 1}
+        removed = local_stack.timed("up (web2 removed)", local_stack.stack.up)
+    assert changes(removed.summary.resource_changes) == {"delete": 1}, local_stack.stepped
     assert lxd_names(host, "instances") == [CONTAINER]
     assert container_state(host, CONTAINER) == before
 
@@ -416,9 +421,9 @@ def test_a_container_deleted_out_of_band_is_seen_by_refresh_and_made_again_by_up
     host, _, gateway = first_host(local_stack, cloud)
     host.ssh(f"sudo lxc delete --force {CONTAINER}")
     refreshed = local_stack.timed("refresh (container gone)", local_stack.stack.refresh)
-    assert changes(refreshed.summary.resource_changes) == {"delete": 1}
+    assert changes(refreshed.summary.resource_changes) == {"delete": 1}, local_stack.stepped
     remade = local_stack.timed("up (container again)", local_stack.stack.up)
-    assert changes(remade.summary.resource_changes) == {"create": 1}
+    assert changes(remade.summary.resource_changes) == {"create": 1}, local_stack.stepped
     assert container_state(host, CONTAINER)["status"] == "Running"
     host.ssh(
         f"sudo timeout {CONTAINER_TIMEOUT} lxc exec {CONTAINER} -- cloud-init status --wait",
