@@ -76,7 +76,13 @@ class HostSpec(Validated):
         "(ubuntu: netplan, debian: ifupdown)",
         stack=True,
     )
-    interface: str = option("ens3", "The NIC bridged into the bridge")
+    interface: str | None = option(
+        None,
+        "The NIC bridged into the bridge, by name; unset: the NIC with `macaddress` (on a "
+        "stack, its host's Neutron port's MAC), whatever the guest named it, or `ens3` without "
+        "one",
+        stack=True,
+    )
     bridge: str = option("br0", "The bridge that takes the NIC's DHCP address")
     mtu: int | None = option(
         None,

@@ -6,6 +6,12 @@ Two renderers, both from jinja2 templates shipped in `templates/`:
   and its systemd `.link` file that keeps the bridge's name;
 - `netplan`: one netplan file bridging the NIC, mode 0600 as netplan wants.
 
+The NIC is named (`interface`, the blog's `ens3`), or found by the Neutron port's MAC
+(`macaddress`) whatever the guest named it: the name follows the cloud's virtual hardware (a
+guest without a video device has its first NIC in PCI slot 2, `ens2`). netplan matches it
+(`match: macaddress`, which networkd applies to NICs, never to the bridge that takes the same
+MAC); ifupdown has no such match, so the bridge's `pre-up` finds it (`bridge_port_file`).
+
 The files take effect at the next boot. A host brought up in place does not wait for one: a
 script per renderer (`bring_up_file`) applies them from runcmd, with the renderer's own tools,
 and checks that the bridge holds the NIC's address and MAC. `/etc/cloud/cloud.cfg.d/
@@ -45,6 +51,11 @@ DISABLE_NETWORK_CONFIG_PATH = "/etc/cloud/cloud.cfg.d/99-disable-network-config.
 CLOUD_INIT_NETPLAN_PATH = "/etc/netplan/50-cloud-init.yaml"
 BRIDGE_LINK_PATH = "/etc/systemd/network/10-bridge.link"  # the blog's name; one bridge per host
 BRING_UP_PATH = "/usr/local/sbin/lxdhost-bring-up"
+BRIDGE_PORT_PATH = "/usr/local/sbin/lxdhost-bridge-port"
+# The netplan id of the NIC found by the port's MAC (netplan's ids are free-form under `match`).
+PORT_NIC_ID = "neutron-port"
+# The NIC's name where there is neither a name nor a MAC to find it by: the blog's.
+DEFAULT_INTERFACE = "ens3"
 READY_PATH = "/usr/local/sbin/lxdhost-ready"
 DHCLIENT_CONF_PATH = "/etc/dhcp/dhclient.conf"
 # What each renderer needs installed to bring the bridge up (bridge-utils gives ifupdown's
@@ -89,10 +100,14 @@ def render_template(name: str, **values: object) -> str:
 
 @dataclass(frozen=True)
 class HostBridge:
-    """The host's NIC bridged into `bridge`, which takes the NIC's DHCP address (and its MAC)."""
+    """The host's NIC bridged into `bridge`, which takes the NIC's DHCP address (and its MAC).
+
+    The NIC is `interface` by name; unset, the NIC whose MAC is `macaddress`, whatever its name,
+    or `ens3` when there is no MAC either.
+    """
 
     renderer: NetworkRenderer
-    interface: str = "ens3"
+    interface: str | None = None
     bridge: str = "br0"
     mtu: int | None = None
     macaddress: str | None = None  # the Neutron port's MAC: the only one its port security passes
@@ -114,6 +129,8 @@ class HostBridge:
             )
         for key in ("interface", "bridge"):
             name = getattr(self, key)
+            if key == "interface" and name is None:
+                continue
             if not isinstance(name, str) or not is_interface_name(name):
                 found.append(
                     Problem(
@@ -122,7 +139,9 @@ class HostBridge:
                         "(1-15 letters, digits, '_', '.', '-')",
                     )
                 )
-        if self.interface == self.bridge:
+        if self.interface is not None and self.interface == self.bridge:
+            found.append(Problem(f"{where}interface", f"{self.interface!r} is the bridge's name"))
+        elif self.name == self.bridge:
             found.append(Problem(f"{where}bridge", f"{self.bridge!r} is also the interface's name"))
         if self.mtu is not None and (
             isinstance(self.mtu, bool) or not isinstance(self.mtu, int) or not is_mtu(self.mtu)
@@ -138,22 +157,53 @@ class HostBridge:
     def netplan_path(self) -> str:
         return f"/etc/netplan/60-{self.bridge}.yaml"
 
-    def files(self) -> tuple[WriteFile, ...]:
-        """The write_files items, in the order they are written."""
-        values = {
-            "interface": self.interface,
+    @property
+    def by_mac(self) -> bool:
+        """The NIC is found by the port's MAC, not named."""
+        return self.interface is None and self.macaddress is not None
+
+    @property
+    def name(self) -> str | None:
+        """The NIC's name, or None when it is found by the port's MAC."""
+        if self.by_mac:
+            return None
+        return DEFAULT_INTERFACE if self.interface is None else self.interface
+
+    def _values(self) -> dict[str, object]:
+        """What the templates are rendered with. `interface` is the NIC's name, or None when it
+        is found by `macaddress`: then `nic` is the shell variable the scripts set to its name
+        (`port_nic`), quoted, `nic_text` the same inside a quoted string or a comment,
+        `nic_label` names it in prose and `nic_id` is its netplan id. Named, all are its name,
+        and the files are the ones a named NIC always had, byte for byte (a host made before the
+        NIC could be found by its MAC keeps its user_data with `interface: ens3`)."""
+        name = self.name
+        return {
+            "interface": name,
+            "nic": name or '"$nic"',
+            "nic_text": name or "$nic",
+            "nic_label": name or "the Neutron port's NIC",
+            "nic_id": name or PORT_NIC_ID,
             "bridge": self.bridge,
             "mtu": self.mtu,
             "macaddress": self.macaddress,
         }
+
+    def files(self) -> tuple[WriteFile, ...]:
+        """The write_files items, in the order they are written."""
+        values = self._values()
         files: list[WriteFile]
         if self.renderer == "ifupdown":
             # The interfaces file has no `source` line: cloud-init's interfaces.d/50-cloud-init
             # (DHCP on the NIC itself) is not read, so there is nothing to neutralise.
             files = [
-                WriteFile(INTERFACES_PATH, render_template("interfaces.j2", **values)),
+                WriteFile(
+                    INTERFACES_PATH,
+                    render_template("interfaces.j2", bridge_port=BRIDGE_PORT_PATH, **values),
+                ),
                 WriteFile(BRIDGE_LINK_PATH, render_template("bridge.link.j2", **values)),
             ]
+            if self.by_mac:
+                files.append(self.bridge_port_file())
             if self.mtu:
                 # dhclient would set the MTU Neutron's DHCP sends on the bridge at every lease.
                 files.append(
@@ -200,6 +250,15 @@ class HostBridge:
             )
         return tuple(files)
 
+    def bridge_port_file(self) -> WriteFile:
+        """ifupdown's `pre-up` for the bridge, when the NIC is found by its MAC: makes the
+        bridge and puts the NIC in it, as bridge-utils' `bridge_ports` does for a named one."""
+        return WriteFile(
+            BRIDGE_PORT_PATH,
+            render_template("bridge-port.sh.j2", **self._values()),
+            permissions="0755",
+        )
+
     def ready_file(self, *also: str) -> WriteFile:
         """The script that says whether the renderer's tools (and the commands `also` names)
         are installed: the bridge is brought up only when they are."""
@@ -219,8 +278,7 @@ class HostBridge:
             BRING_UP_PATH,
             render_template(
                 f"bring-up-{self.renderer}.sh.j2",
-                interface=self.interface,
-                bridge=self.bridge,
+                **self._values(),
                 bridge_file=self.netplan_path,
                 ready=READY_PATH if fail_safe else None,
                 timeout=BRING_UP_TIMEOUT,

@@ -29,8 +29,9 @@ from boothost.launch import (
 FIGURES: dict[str, Figures] = {}
 
 # What the local cloud does not cover. Its lifecycle suite (tests/lifecycle) boots stack
-# `local`'s host on real Nova and Neutron: ifupdown, brought up at the reboot, on a guest whose
-# NIC is not ens3. The lxd module's form stays covered by `ifupdown-module-in-place`.
+# `local`'s host on real Nova and Neutron (ifupdown, brought up at the reboot), and both layouts
+# on a guest whose NIC is ens2, not ens3. The lxd module's form stays covered by
+# `ifupdown-module-in-place`.
 # bench/time_to_ready.py and scripts/soak-boot still boot every variant.
 COVERED_BY_THE_LOCAL_CLOUD = ("ifupdown-module",)
 BOOT_TEST_VARIANTS = tuple(v for v in VARIANTS if v.id not in COVERED_BY_THE_LOCAL_CLOUD)

@@ -38,7 +38,11 @@ def test_server_under_test_comes_from_the_program(variant: Variant) -> None:
     [
         pytest.param(VARIANTS[0], "/etc/netplan/60-br0.yaml", id="netplan-preseed-writes-netplan"),
         pytest.param(VARIANTS[0], "preseed:", id="netplan-preseed-uses-a-preseed"),
-        pytest.param(VARIANTS[1], "bridge_ports ens3", id="ifupdown-module-writes-interfaces"),
+        pytest.param(
+            VARIANTS[1],
+            "pre-up /usr/local/sbin/lxdhost-bridge-port",
+            id="ifupdown-module-writes-interfaces-finding-the-nic-by-its-mac",
+        ),
         pytest.param(VARIANTS[1], "mode: existing", id="ifupdown-module-uses-an-existing-bridge"),
         # LXD 5.0's `lxd init --auto` would put eth0 on a new lxdbr0; the first boot has no br0.
         pytest.param(

@@ -168,6 +168,8 @@ def test_values_decode_from_the_clis_wire_form(
         pytest.param({"storageBackend": "ceph"}, "storageBackend", "not one of", id="bad-storage"),
         pytest.param({"floatingIps": "yes"}, "floatingIps", "true or false", id="bad-boolean"),
         pytest.param({"mtu": 100}, "mtu", "576-9216", id="mtu-too-small"),
+        pytest.param({"interface": "ens 3"}, "interface", "not a Linux interface", id="bad-nic"),
+        pytest.param({"interface": "br0"}, "interface", "the bridge's name", id="nic-is-bridge"),
         pytest.param({"bootVolumeSize": -1}, "bootVolumeSize", "at least 0", id="negative-volume"),
         pytest.param({"dnsServers": ["8.8.8"]}, "dnsServers[0]", "not an IP", id="bad-dns"),
         pytest.param(
@@ -305,11 +307,13 @@ def test_host_options_make_the_stacks_host_spec_template() -> None:
             packages='["jq", "htop"]',
             lxdApiIngress='["10.0.0.0/8"]',
             lxdApiPort="8444",
+            interface="enp1s0",
         )
     )
     assert settings.hosts.spec_template == HostSpec(
         distro="debian",
         host_network="netplan",
+        interface="enp1s0",
         lxd_init="module",
         storage_backend="btrfs",
         packages=("jq", "htop"),

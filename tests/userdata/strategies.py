@@ -88,14 +88,17 @@ def host_specs(
     choices: dict[str, Any] = {
         name: pinned.get(name) or draw(st.sampled_from(values)) for name, values in CHOICES.items()
     }
-    interface = draw(interface_names)
-    bridge = draw(interface_names.filter(lambda name: name != interface))
+    # Unset, the NIC is the one with the MAC (as on every stack), or ens3 without one.
+    interface = draw(st.none() | interface_names)
+    macaddress = draw(st.none() | st.integers(0, 2**24 - 1).map(lambda n: _mac("fa:16:3e", n)))
+    named = interface or (None if macaddress else "ens3")
+    bridge = draw(interface_names.filter(lambda name: name != named))
     return HostSpec(
         **choices,
         interface=interface,
         bridge=bridge,
         mtu=draw(st.none() | st.integers(576, 9216)),
-        macaddress=draw(st.none() | st.integers(0, 2**24 - 1).map(lambda n: _mac("fa:16:3e", n))),
+        macaddress=macaddress,
         disable_cloud_init_network=draw(st.booleans()),
         storage_pool=draw(st.sampled_from(["default", "pool1", "fast.ssd"])),
         lxd_api_address=draw(st.none() | st.sampled_from(["0.0.0.0", "::", "192.168.0.5"])),

@@ -246,7 +246,7 @@ def test_package_update_upgrade_and_keys_pass_through() -> None:
         pytest.param(HostSpec(packages=("two words",)), ["packages[0]: 'two words'"], id="package"),
         pytest.param(
             HostSpec(interface="br0", macaddress="FA:16:3E:00:00:01", mtu=10),
-            ["bridge: 'br0' is also", "mtu: 10", "macaddress: 'FA:16:3E:00:00:01'"],
+            ["interface: 'br0' is the bridge's", "mtu: 10", "macaddress: 'FA:16:3E:00:00:01'"],
             id="several-network-fields",
         ),
     ],

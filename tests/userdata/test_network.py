@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.userdata.support import assert_problems_start
+from tests.userdata.support import FIXTURES, assert_problems_start
+from userdata import HostSpec, render_host
 from userdata.cloudconfig import WriteFile
+from userdata.host import BringUp
 from userdata.network import (
     BRIDGE_LINK_PATH,
+    BRIDGE_PORT_PATH,
     CLOUD_INIT_NETPLAN_PATH,
     DHCLIENT_CONF_PATH,
     DISABLE_NETWORK_CONFIG_PATH,
@@ -19,6 +22,7 @@ from userdata.network import (
     HostBridge,
     NetworkRenderer,
     mac_problem,
+    render_template,
 )
 
 BLOG_INTERFACES = """\
@@ -72,6 +76,80 @@ def test_ifupdown_pins_the_port_mac_and_mtu_on_the_bridge() -> None:
     assert "Name=lxbr" in by_path(bridge.files())[BRIDGE_LINK_PATH].content
 
 
+def test_ifupdown_finds_the_nic_by_the_ports_mac_in_the_bridges_pre_up() -> None:
+    bridge = HostBridge("ifupdown", macaddress="fa:16:3e:00:00:01", mtu=1400)
+    files = by_path(bridge.files())
+    assert files[INTERFACES_PATH].content == (
+        "# Re-configure for LXD bridge\n"
+        "# br0 takes the Neutron port's NIC, found by its MAC whatever the guest named it\n"
+        f"# ({BRIDGE_PORT_PATH}), and the port's DHCP address.\n"
+        "auto br0\n"
+        "iface br0 inet dhcp\n"
+        f"    pre-up {BRIDGE_PORT_PATH}\n"
+        "    hwaddress ether fa:16:3e:00:00:01\n"
+        "    mtu 1400\n"
+        "    post-down ip link delete br0\n"
+    )
+    script = files[BRIDGE_PORT_PATH]
+    assert script.permissions == "0755"
+    assert '= "fa:16:3e:00:00:01" ]' in script.content
+    assert 'ip link set "$nic" mtu 1400 promisc on master br0 up' in script.content
+
+
+def test_ifupdown_with_a_named_nic_writes_no_pre_up_script() -> None:
+    bridge = HostBridge("ifupdown", interface="ens3", macaddress="fa:16:3e:00:00:01")
+    files = by_path(bridge.files())
+    assert BRIDGE_PORT_PATH not in files
+    assert "bridge_ports ens3" in files[INTERFACES_PATH].content
+
+
+def fake_sys_class_net(root: Path, links: dict[str, tuple[str, bool]]) -> Path:
+    """A stand-in for /sys/class/net: each link's `address`, and a `device` link for hardware."""
+    (root / "pci-device").mkdir()
+    net = root / "net"
+    for name, (mac, hardware) in links.items():
+        (net / name).mkdir(parents=True)
+        (net / name / "address").write_text(mac + "\n")
+        if hardware:
+            (net / name / "device").symlink_to(root / "pci-device")
+    return net
+
+
+def run_port_nic(net: Path, mac: str) -> subprocess.CompletedProcess[str]:
+    """The scripts' `port_nic`, run with `net` mounted over /sys/class/net in a mount
+    namespace of its own (as an unprivileged user would too, through a user namespace)."""
+    function = render_template("port-nic.sh.j2", macaddress=mac)
+    script = f'mount --bind "$1" /sys/class/net\n{function}\nport_nic\n'
+    return subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh", str(net)],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+
+
+def test_port_nic_finds_the_nic_with_the_ports_mac_whatever_its_name(tmp_path: Path) -> None:
+    mac = "fa:16:3e:00:00:01"
+    net = fake_sys_class_net(
+        tmp_path,
+        {
+            "lo": ("00:00:00:00:00:00", False),
+            "br0": (mac, False),  # the bridge took the port's MAC: not the NIC
+            "ens2": (mac, True),
+            "ens4": ("fa:16:3e:00:00:02", True),
+            "veth1a2b": ("10:66:6a:00:00:01", False),
+        },
+    )
+    found = run_port_nic(net, mac)
+    assert (found.returncode, found.stdout) == (0, "ens2\n"), found.stderr
+
+
+def test_port_nic_names_the_mac_it_did_not_find(tmp_path: Path) -> None:
+    net = fake_sys_class_net(tmp_path, {"br0": ("fa:16:3e:00:00:01", False)})
+    found = run_port_nic(net, "fa:16:3e:00:00:01")
+    assert found.returncode == 1
+    assert found.stdout == ""
+    assert "no NIC has the port's MAC fa:16:3e:00:00:01" in found.stderr
+
+
 def test_ifupdown_disables_cloud_init_network_but_leaves_its_interfaces_d_file_unread() -> None:
     files = by_path(HostBridge("ifupdown").files())
     assert yaml.safe_load(files[DISABLE_NETWORK_CONFIG_PATH].content) == {
@@ -87,14 +165,21 @@ def test_netplan_bridges_the_nic_with_dhcp_on_the_bridge_and_the_ports_mac() -> 
     files = by_path(bridge.files())
     netplan = files["/etc/netplan/60-br0.yaml"]
     assert netplan.permissions == "0600"
+    # The NIC is the one with the port's MAC, whatever the guest named it.
+    port_nic = {
+        "match": {"macaddress": "fa:16:3e:12:34:56"},
+        "dhcp4": False,
+        "dhcp6": False,
+        "mtu": 1450,
+    }
     assert yaml.safe_load(netplan.content) == {
         "network": {
             "version": 2,
             "renderer": "networkd",
-            "ethernets": {"ens3": {"dhcp4": False, "dhcp6": False, "mtu": 1450}},
+            "ethernets": {"neutron-port": port_nic},
             "bridges": {
                 "br0": {
-                    "interfaces": ["ens3"],
+                    "interfaces": ["neutron-port"],
                     "macaddress": "fa:16:3e:12:34:56",
                     "mtu": 1450,
                     "dhcp4": True,
@@ -105,6 +190,13 @@ def test_netplan_bridges_the_nic_with_dhcp_on_the_bridge_and_the_ports_mac() -> 
             },
         }
     }
+
+
+def test_netplan_bridges_a_named_nic_by_its_name_even_with_the_ports_mac() -> None:
+    bridge = HostBridge("netplan", interface="enp1s0", macaddress="fa:16:3e:12:34:56")
+    netplan = yaml.safe_load(by_path(bridge.files())["/etc/netplan/60-br0.yaml"].content)
+    assert netplan["network"]["ethernets"] == {"enp1s0": {"dhcp4": False, "dhcp6": False}}
+    assert netplan["network"]["bridges"]["br0"]["interfaces"] == ["enp1s0"]
 
 
 def test_netplan_without_mac_or_mtu_leaves_them_to_systemd_and_dhcp() -> None:
@@ -164,6 +256,11 @@ def test_without_disabling_cloud_init_only_the_bridge_file_is_written() -> None:
             id="name-over-15",
         ),
         pytest.param(HostBridge("netplan", bridge="ens3"), ["bridge: 'ens3' is also"], id="same"),
+        pytest.param(
+            HostBridge("netplan", interface="br0", macaddress="fa:16:3e:12:34:56"),
+            ["interface: 'br0' is the bridge's name"],
+            id="named-as-the-bridge",
+        ),
         pytest.param(HostBridge("netplan", mtu=100), ["mtu: 100 is outside"], id="mtu-low"),
         pytest.param(HostBridge("netplan", mtu=True), ["mtu: True is outside"], id="mtu-bool"),  # type: ignore[arg-type]
         pytest.param(
@@ -188,7 +285,7 @@ def test_without_disabling_cloud_init_only_the_bridge_file_is_written() -> None:
         ),
         pytest.param(
             HostBridge("ifupdown", interface="", bridge="", macaddress="x"),
-            ["interface: ''", "bridge: ''", "bridge: '' is also", "macaddress: 'x'"],
+            ["interface: ''", "bridge: ''", "interface: '' is the bridge's", "macaddress: 'x'"],
             id="everything-at-once",
         ),
     ],
@@ -247,3 +344,27 @@ def test_the_ready_script_passes_only_when_the_layouts_tools_and_lxd_are_install
         # 2, not 1: cloud-init's power_state warns when a condition fails with anything but 1.
         assert status == 2, stderr
         assert f"not installed: {missing};" in stderr
+
+
+@pytest.mark.parametrize(
+    ("fixture", "host_network", "bring_up"),
+    [
+        ("named-nic-ifupdown-in-place.yaml", "ifupdown", "in-place"),
+        ("named-nic-netplan-reboot.yaml", "netplan", "reboot"),
+    ],
+)
+def test_a_named_nic_renders_the_user_data_hosts_had_before_the_nic_was_found_by_mac(
+    fixture: str, host_network: NetworkRenderer, bring_up: BringUp
+) -> None:
+    # The fixtures are what the builder rendered for these hosts before it could find the NIC
+    # by its MAC: with `interface: ens3`, a stack's hosts keep their user_data, so an `up` does
+    # not replace them.
+    spec = HostSpec(
+        distro="debian",
+        host_network=host_network,
+        interface="ens3",
+        macaddress="fa:16:3e:12:34:56",
+        mtu=1400,
+        bring_up=bring_up,
+    )
+    assert render_host(spec) == (FIXTURES / fixture).read_text()

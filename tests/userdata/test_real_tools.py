@@ -35,7 +35,7 @@ from tests.userdata.support import EXAMPLES
 from userdata import HostSpec, build_cloud_config, render_host
 from userdata.hostfile import load_host_file
 from userdata.lxd import NETWORK_CONFIG_KEY, LxdProfile
-from userdata.network import BRING_UP_PATH, READY_PATH
+from userdata.network import BRIDGE_PORT_PATH, BRING_UP_PATH, PORT_NIC_ID, READY_PATH
 
 # Each generated case runs a real command: enough to vary every knob, few enough to stay quick.
 CASES_PER_COMBINATION = 4
@@ -80,8 +80,17 @@ def judge_netplan(text: str, spec: HostSpec, directory: Path) -> int:
     assert "Kind=bridge" in netdev
     if spec.macaddress:
         assert f"MACAddress={spec.macaddress}" in netdev
-    port = (networkd / f"10-netplan-{spec.interface}.network").read_text()
+    bridged = spec.host_bridge()
+    port_id = bridged.name or PORT_NIC_ID
+    port = (networkd / f"10-netplan-{port_id}.network").read_text()
     assert f"Bridge={spec.bridge}" in port
+    match = port.split("\n\n", 1)[0]
+    if bridged.by_mac:
+        # Matched by the MAC the NIC was made with, which the bridge, taking it later, has not.
+        assert f"PermanentMACAddress={spec.macaddress}" in match, port
+        assert "Name=" not in match, port
+    else:
+        assert f"Name={port_id}" in match, port
     assert "DHCP=ipv4" in (networkd / f"10-netplan-{spec.bridge}.network").read_text()
     return len(netplan_files)
 
@@ -96,9 +105,14 @@ def judge_interfaces(text: str, spec: HostSpec, directory: Path) -> int:
     listed = IFQUERY.run("-i", path, "-a", "--list")
     assert listed.returncode == 0, listed.stderr + files[0]["content"]
     if spec.effective_host_network == "ifupdown":
-        assert {spec.bridge, spec.interface} <= set(listed.stdout.split()), listed.stdout
+        name = spec.host_bridge().name
         bridge = IFQUERY.run("-i", path, spec.bridge)
-        assert f"bridge_ports: {spec.interface}" in bridge.stdout
+        if name is None:  # found by its MAC, by the bridge's pre-up
+            assert set(listed.stdout.split()) - {"lo"} == {spec.bridge}, listed.stdout
+            assert f"pre-up: {BRIDGE_PORT_PATH}" in bridge.stdout, bridge.stdout
+        else:
+            assert {spec.bridge, name} <= set(listed.stdout.split()), listed.stdout
+            assert f"bridge_ports: {name}" in bridge.stdout
         if spec.macaddress:
             assert f"hwaddress: {spec.macaddress}" in bridge.stdout
     else:  # Debian with netplan: ifupdown keeps only the loopback
@@ -278,11 +292,12 @@ def test_bring_up_and_ready_scripts_pass_shellcheck_as_posix_sh(
 ) -> None:
     SHELLCHECK.require()
     judged = 0
-    # With a MAC (as on every stack) the bring-up finds the NIC by it: that branch is judged too.
+    # Named, or (as on every stack) found by the port's MAC: both branches are judged, and with
+    # ifupdown the bridge's pre-up that finds it.
     for interface, bridge, macaddress in [
         ("ens3", "br0", None),
         ("enp1s0", "lxdbr-1", "fa:16:3e:12:34:56"),
-        ("eth0", "br_0.1", "fa:16:3e:ab:cd:ef"),
+        (None, "br_0.1", "fa:16:3e:ab:cd:ef"),
     ]:
         spec = HostSpec(
             distro="debian",
@@ -292,10 +307,11 @@ def test_bring_up_and_ready_scripts_pass_shellcheck_as_posix_sh(
             macaddress=macaddress,
             bring_up="in-place",
         )
-        scripts = [
-            f for f in write_files_of(render_host(spec)) if f["path"] in (BRING_UP_PATH, READY_PATH)
-        ]
-        assert sorted(f["path"] for f in scripts) == sorted([BRING_UP_PATH, READY_PATH])
+        paths = [BRING_UP_PATH, READY_PATH]
+        if interface is None and host_network == "ifupdown":
+            paths.append(BRIDGE_PORT_PATH)
+        scripts = [f for f in write_files_of(render_host(spec)) if f["path"] in paths]
+        assert sorted(f["path"] for f in scripts) == sorted(paths)
         for script in scripts:
             assert script["permissions"] == "0755"
             path = tmp_path / f"{script['path'].rsplit('/', 1)[1]}-{interface}"
@@ -303,4 +319,4 @@ def test_bring_up_and_ready_scripts_pass_shellcheck_as_posix_sh(
             result = SHELLCHECK.run("--shell=sh", "--severity=style", path)
             assert result.returncode == 0, result.stdout + script["content"]
             judged += 1
-    assert judged == 6
+    assert judged == (7 if host_network == "ifupdown" else 6)
