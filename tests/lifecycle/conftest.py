@@ -331,20 +331,22 @@ def wait_until_ready(local: LocalStack, host: Host, timeout: float = READY_TIMEO
     assert problems == "", problems
 
 
-def assert_bridged(host: Host, cloud: Connection, mtu: int) -> None:
-    """`br0` holds the host's address and its port's MAC, with `ens3` (the port's NIC) as its
-    member; both at `mtu`, below the MTU Neutron's DHCP sends; LXD's default profile on br0."""
+def assert_bridged(host: Host, cloud: Connection, mtu: int, nic: str = "ens3") -> None:
+    """`br0` holds the host's address and its port's MAC, with `nic` (the port's NIC, as the
+    guest named it) as its member; both at `mtu`, below the MTU Neutron's DHCP sends; LXD's
+    default profile on br0."""
     port = port_of(cloud, host.fixed_ip)
     bridge = json.loads(host.ssh("ip -j addr show dev br0"))[0]
     assert bridge["address"] == port.mac_address
     addresses = [a["local"] for a in bridge["addr_info"] if a["family"] == "inet"]
     assert addresses == [host.fixed_ip]
     links = {link["ifname"]: link for link in json.loads(host.ssh("ip -j link show"))}
-    assert links["ens3"].get("master") == "br0", links["ens3"]
-    assert links["ens3"]["address"] == port.mac_address
+    assert nic in links, sorted(links)
+    assert links[nic].get("master") == "br0", links[nic]
+    assert links[nic]["address"] == port.mac_address
     network_mtu = cloud.network.get_network(port.network_id).mtu
     assert network_mtu > mtu
-    assert (links["ens3"]["mtu"], links["br0"]["mtu"]) == (mtu, mtu)
+    assert (links[nic]["mtu"], links["br0"]["mtu"]) == (mtu, mtu)
     default = yaml.safe_load(host.ssh("sudo lxc profile show default"))
     assert default["devices"]["eth0"]["parent"] == "br0"
 
