@@ -28,7 +28,7 @@ import pulumi.runtime.config as runtime_config
 
 from lxdhost.addressing import AddressPlan, AddressPlanError, AddressRequest, plan_addresses
 from lxdhost.containers import ContainerDeclaration, parse_containers
-from lxdhost.host import LXD_LISTEN_ADDRESS, ContainerAccess
+from lxdhost.host import LXD_LISTEN_ADDRESS, ContainerAccess, ImageUpdates
 from lxdhost.interrupt import ERROR_REPORTED_EXIT_CODE
 from lxdhost.network import AdoptStage, NetworkMode
 from lxdhost.server_status import ServerStatusRead
@@ -144,6 +144,13 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "OpenSSH public key to upload as a new key pair (this or `keyPair`)"),
     ConfigKey("bootVolumeSize", "integer", 0,
               "Boot from a new Cinder volume of this many GiB; 0: the flavor's local disk"),
+    ConfigKey("imageUpdates", "string", "new-hosts",
+              "What a host that is up does when its image changes (`image` names another, or "
+              "Glance's image of that name is deleted, renamed or, for a boot volume, uploaded "
+              "again): `new-hosts` keeps it on the image it booted from, and only hosts created "
+              "or replaced later boot the new one; `replace` replaces it, with its containers, "
+              "at the next `up`. See docs/troubleshooting.md, \"Re-uploading the hosts' image\"",
+              tuple(ImageUpdates)),
     ConfigKey("sshIngress", "array", (),
               "CIDRs allowed to reach SSH (22/tcp) and ICMP on the hosts; empty: closed. "
               "0.0.0.0/0 only when listed"),
@@ -230,6 +237,8 @@ class HostSettings:
     key_pair: str | None
     public_key: str | None
     boot_volume_size: int | None
+    # What a change of the image does to the hosts that are up.
+    image_updates: ImageUpdates
     ssh_user: str
     floating_ips: bool
     # Where each run reads the servers' status: Nova, or the last refresh's state.
@@ -436,6 +445,7 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     if public_key and not is_ssh_public_key(public_key):
         read.problems.append("publicKey: not an OpenSSH public key such as 'ssh-ed25519 AAAA...'")
     boot_volume_size = read.integer("bootVolumeSize", 0)
+    image_updates = read.choice("imageUpdates", ImageUpdates)
     floating_ips = read.boolean("floatingIps")
     if floating_ips and external_network is None and mode is NetworkMode.ADOPT:
         read.problems.append("externalNetwork: required when floatingIps is true: the IP pool")
@@ -495,6 +505,7 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
             key_pair=key_pair,
             public_key=public_key,
             boot_volume_size=boot_volume_size or None,
+            image_updates=image_updates,
             ssh_user=ssh_user or _DEFAULT_SSH_USER[host_options.distro],
             floating_ips=floating_ips,
             server_status_read=server_status_read,

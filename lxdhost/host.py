@@ -48,6 +48,19 @@ STAND_IN_CLIENT_NAME = "x" * trust.COMMON_NAME_LIMIT
 LXD_LISTEN_ADDRESS = "::"
 
 
+class ImageUpdates(StrEnum):
+    """What becomes of a host that is up when its image changes: `lxdhost:image` names another
+    one, or Glance's image of that name is deleted, renamed or (for a boot volume) uploaded
+    again."""
+
+    # The host keeps the image it booted from; hosts created later boot the new one, and so
+    # does a host replaced for any reason (`pulumi up --replace`, a user_data change): the
+    # engine checks a replacement's inputs afresh, ignored ones among them.
+    NEW_HOSTS = "new-hosts"
+    # The host is replaced, with its containers, on the next `up`.
+    REPLACE = "replace"
+
+
 class ContainerAccess(StrEnum):
     """How Neutron lets the containers' traffic through the host's port."""
 
@@ -77,6 +90,7 @@ class LxdHostArgs:
     # flavor's disk.
     boot_volume_size: int | None = None
     boot_image_id: pulumi.Input[str] | None = None
+    image_updates: ImageUpdates = ImageUpdates.NEW_HOSTS
     # An explicit MTU for br0 and the containers; otherwise `network_mtu` (Neutron's), if known.
     mtu: int | None = None
     network_mtu: pulumi.Input[int | None] = None
@@ -326,6 +340,7 @@ class LxdHost(pulumi.ComponentResource):
                 )
             )
         )
+        ignored, replacing = image_update_options(args)
         self.server = openstack.compute.Instance(
             f"{name}-server",
             name=name,
@@ -337,7 +352,12 @@ class LxdHost(pulumi.ComponentResource):
             block_devices=boot_volume(args),
             # The server boots on a port that outlives it: a replacement (any user_data change)
             # must release the port before the new server can take it.
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                delete_before_replace=True,
+                ignore_changes=ignored,
+                replace_on_changes=replacing,
+            ),
         )
 
         self.lxd_endpoint: pulumi.Output[str | None] = pulumi.Output.from_input(None)
@@ -352,6 +372,11 @@ class LxdHost(pulumi.ComponentResource):
             slot.name: {"ip": str(slot.ip_address), "mac": slot.mac_address}
             for slot in args.container_slots
         }
+        if args.image_updates is ImageUpdates.NEW_HOSTS and args.boot_volume_size is None:
+            # Only a server that exists has an id at preview: a new one boots the image.
+            pulumi.Output.all(self.server.id, self.server.image_name).apply(
+                lambda values: self._note_kept_image(values[1], args.image_name)
+            )
         # Only a server that exists has an id at preview: a new one is not looked up.
         if args.server_status_read is ServerStatusRead.LIVE:
             self.server_status = pulumi.Output.all(self.server.id, self.server.urn).apply(
@@ -449,6 +474,13 @@ class LxdHost(pulumi.ComponentResource):
             reading = reading_from_lookup(result)
         return self._report(server, reading)
 
+    def _note_kept_image(self, kept: str | None, configured: str) -> None:
+        """Say so when the host keeps an image of another name than `lxdhost:image` now gives:
+        a preview shows no change for it, and the user may expect one."""
+        note = kept_image_note(self.host_name, kept, configured)
+        if note is not None:
+            pulumi.log.info(note, resource=self)
+
     def _report(self, server: HostServer, reading: ServerReading) -> str | None:
         """Warn, naming the host and what to run, when the reading is not a running server;
         the status, as the `serverStatus` output holds it."""
@@ -468,6 +500,42 @@ def address_pairs(
         )
         for slot in slots
     ]
+
+
+# What the provider stores as a server's `imageName` once its image is gone from Glance.
+IMAGE_NOT_FOUND = "Image not found"
+IMAGES_RUNBOOK = "docs/troubleshooting.md#re-uploading-the-hosts-image"
+
+
+def kept_image_note(host_name: str, kept: str | None, configured: str) -> str | None:
+    """The note for a host (`imageUpdates: new-hosts`) whose server keeps an image of another
+    name than `lxdhost:image` gives, as the state has it: the name Glance gave it when it was
+    created or last refreshed. None when the names agree, or when the image is gone and its
+    name unknown."""
+    if not kept or kept in (configured, IMAGE_NOT_FOUND):
+        return None
+    return (
+        f"LXD host {host_name} keeps the image it booted from, {kept!r}; lxdhost:image names "
+        f"{configured!r}, which hosts created from now on boot (imageUpdates: new-hosts). "
+        f"To move it: {IMAGES_RUNBOOK}"
+    )
+
+
+def image_update_options(args: LxdHostArgs) -> tuple[list[str], list[str]]:
+    """The server's `ignore_changes` and `replace_on_changes` for `args.image_updates`.
+
+    The provider rebuilds a server in place when its `imageName` differs from the state's,
+    which a refresh sets to `Image not found` once the image is deleted or renamed; and a new
+    upload of a boot volume's image gives a new id, which replaces the server. Either way the
+    root disk is lost, and with LXD managed through its API the stack's profiles and containers
+    would be left in its state with nothing behind them. So the image is ignored once a host is
+    up (`new-hosts`), or changing it replaces the host and everything on it (`replace`), never a
+    rebuild. A boot volume's image (its id) replaces the server when it changes already.
+    """
+    image_input = "imageName" if args.boot_volume_size is None else "blockDevices[0].uuid"
+    if args.image_updates is ImageUpdates.NEW_HOSTS:
+        return [image_input], []
+    return [], [image_input] if args.boot_volume_size is None else []
 
 
 def boot_volume(args: LxdHostArgs) -> list[openstack.compute.InstanceBlockDeviceArgs] | None:

@@ -245,6 +245,7 @@ def host_args(
         key_pair=key_pair,
         boot_volume_size=hosts.boot_volume_size,
         boot_image_id=image_id,
+        image_updates=hosts.image_updates,
         mtu=settings.network.mtu,
         network_mtu=network_mtu,
         spec_template=hosts.spec_template,

@@ -733,3 +733,32 @@ def test_the_providers_reason_is_kept_without_the_sdks_preamble() -> None:
         "unable to load clouds.yaml: no clouds.yml file found: file does not exist"
     )
     assert provider_reason("connection refused\n") == "connection refused"
+
+
+def test_a_host_that_keeps_another_image_than_lxdhost_image_is_noted() -> None:
+    # As a refresh stores it: lxd-1's server booted an image Glance now names 'ubuntu-22.04'.
+    mocks = CloudMocks(server_images={"lxd-1": "ubuntu-22.04"})
+    run = run_program("local", stack_config("local", hostCount=2), mocks=mocks)
+    (note,) = run.infos
+    assert note.startswith("LXD host lxd-1 keeps the image it booted from, 'ubuntu-22.04';")
+    assert f"lxdhost:image names {stack_config('local')['lxdhost:image']!r}" in note
+    assert "docs/troubleshooting.md#re-uploading-the-hosts-image" in note
+    assert run.warnings == []
+    # The image the program gives: nothing to say.
+    assert run_program("local", stack_config("local")).infos == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "kept"),
+    [
+        # The provider's name for an image Glance no longer has: nothing to name.
+        pytest.param({}, "Image not found", id="image-deleted"),
+        # With `replace`, the preview shows the server's replacement instead.
+        pytest.param({"imageUpdates": "replace"}, "ubuntu-22.04", id="replace"),
+    ],
+)
+def test_no_note_where_there_is_no_other_image_to_name(
+    overrides: dict[str, object], kept: str
+) -> None:
+    mocks = CloudMocks(server_images={"lxd-1": kept})
+    assert run_program("local", stack_config("local", **overrides), mocks=mocks).infos == []

@@ -288,10 +288,22 @@ def _input_changes(before: PlannedResource, after: PlannedResource) -> Iterator[
         if name == "userData" and isinstance(old, str) and isinstance(new, str):
             paths = tuple(cloud_config_changes(old, new))
         else:
+            inner = [p for p in value_changes(old, new) if not _ignored_path(name, p, ignored)]
+            if not inner:
+                continue
             # Inside a provider argument, name fields as the Python SDK does (`ip_address`).
-            paths = tuple(_snake_path(p) for p in value_changes(old, new) if p)
+            paths = tuple(_snake_path(p) for p in inner if p)
         effect, note = _effect(after, name)
         yield InputChange(name, paths, None, effect, note)
+
+
+def _ignored_path(name: str, path: str, ignored: set[str]) -> bool:
+    """Whether an `ignore_changes` entry names a path inside an input (`blockDevices[0].uuid`),
+    in either spelling."""
+    if not path:
+        return False
+    full = f"{name}{path}" if path.startswith("[") else f"{name}.{path}"
+    return full in ignored or _snake_path(full) in ignored
 
 
 def _snake_path(path: str) -> str:

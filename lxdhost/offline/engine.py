@@ -86,6 +86,8 @@ class ProgramRun:
     invokes: list[RecordedInvoke] = field(default_factory=list)
     # What the program told the user with `pulumi.log.warn`, in the order it did.
     warnings: list[str] = field(default_factory=list)
+    # The program's `pulumi.log.info` messages.
+    infos: list[str] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -121,15 +123,23 @@ class CloudMocks(pulumi.runtime.Mocks):
     lookup of a server finds it ACTIVE, or in the status `server_status` gives its name (Nova's
     status, e.g. `ERROR`, `SHUTOFF`; `DELETED` for a server Nova no longer has). A server's own
     `powerState` output is that status too, lower-cased, as a refresh stores it (`active` for
-    one Nova no longer has: a refresh would drop it from the state instead).
+    one Nova no longer has: a refresh would drop it from the state instead). A server's
+    `imageName` output is the name `server_images` gives it, as a refresh stores the name
+    Glance now gives its image (another name than the program's: it booted another image),
+    or else the one the program gave.
     """
 
-    def __init__(self, server_status: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        server_status: Mapping[str, str] | None = None,
+        server_images: Mapping[str, str] | None = None,
+    ) -> None:
         self._pools: dict[str, list[str]] = {}  # subnet id -> free addresses, in order
         self._subnet_gateways: dict[str, str] = {}
         self._port_count = 0
         self._port_ips: dict[str, str] = {}  # port id -> fixed ip
         self._server_status = dict(server_status or {})  # server name -> Nova's status
+        self._server_images = dict(server_images or {})  # server name -> its image's name
         self._server_names: dict[str, str] = {}  # server id -> name
 
     def new_resource(
@@ -250,8 +260,10 @@ class CloudMocks(pulumi.runtime.Mocks):
         name = str(inputs.get("name", ""))
         self._server_names[resource_id] = name
         status = self._server_status.get(name, "ACTIVE").lower()
+        image = self._server_images.get(name, inputs.get("imageName"))
         return {
             **inputs,
+            **({"imageName": image} if image is not None else {}),
             "accessIpV4": ip,
             "networks": [{**n, "fixedIpV4": ip} for n in networks],
             "powerState": status if status in _STORED_POWER_STATES else "active",
@@ -295,6 +307,10 @@ class ProgramLog(logging.Logger):
         super().__init__("lxdhost.offline.program")
         self.errors: list[str] = []
         self.warnings: list[str] = []
+        self.infos: list[str] = []
+
+    def info(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        self.infos.append(str(msg))
 
     def error(self, msg: object, *args: Any, **kwargs: Any) -> None:
         self.errors.append(str(msg))
@@ -537,6 +553,7 @@ def run_program(
     run.resources = list(monitor.records)
     run.invokes = list(recording.invokes)
     run.warnings = list(log.warnings)
+    run.infos = list(log.infos)
     return run
 
 

@@ -115,13 +115,16 @@ class LocalStack:
         self.figures[name] = time.monotonic() - self.started
         print(f"---- {name}: {self.figures[name]:.1f} s after `pulumi up` started")
 
-    def cli(self, *arguments: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    def cli(
+        self, *arguments: str, check: bool = True, capture: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         """`pulumi ARGUMENTS` on this stack, for a command the Automation API has no method for
-        (`pulumi state unprotect`)."""
+        (`pulumi state unprotect`); with `capture`, its output is kept instead of shown."""
         environment = pulumi_environment()
         return subprocess.run(
             ["pulumi", *arguments, "--stack", self.stack.name, "--non-interactive"],
             cwd=self.path, env={**os.environ, **environment}, check=check,
+            capture_output=capture, text=True,
         )  # fmt: skip
 
     def resource_names(self) -> set[str]:
@@ -138,13 +141,12 @@ def step_of(event: auto.EngineEvent) -> list[str]:
         return []
     step = event.res_outputs_event.metadata
     op = str(getattr(step.op, "value", step.op))
-    default_provider = step.type.startswith("pulumi:providers:") and step.urn.rsplit("::", 1)[
-        1
-    ].startswith("default")
+    name = step.urn.rsplit("::", 1)[1]
+    default_provider = step.type.startswith("pulumi:providers:") and name.startswith("default")
     if op == "same" or default_provider:
         return []
     keys = f" ({', '.join(step.diffs)})" if step.diffs else ""
-    return [f"{op} {step.urn.rsplit('::', 1)[1]}{keys}"]
+    return [f"{op} {name}{keys}"]
 
 
 def changes(counts: Mapping[str, int] | None) -> dict[str, int]:

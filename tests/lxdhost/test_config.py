@@ -182,6 +182,9 @@ def test_values_decode_from_the_clis_wire_form(
         pytest.param(
             {"serverStatusRead": "never"}, "serverStatusRead", "not one of", id="bad-status-read"
         ),
+        pytest.param(
+            {"imageUpdates": "rebuild"}, "imageUpdates", "not one of", id="bad-image-updates"
+        ),
     ],
 )
 def test_a_bad_value_is_rejected_naming_its_key(

@@ -187,17 +187,39 @@ def test_removed_host_deletes_its_resources(stacks: Stacks) -> None:
     assert all(c.name.startswith("lxd-2") for c in diff.changes)
 
 
-def test_new_flavor_resizes_and_new_image_rebuilds(stacks: Stacks) -> None:
+def test_new_flavor_resizes_and_a_new_image_is_for_new_hosts(stacks: Stacks) -> None:
     diff = diff_plans(stacks.plan("dev"), stacks.plan("dev", flavor="m1.large", image="debian-12"))
     server = by_name(diff)["lxd-1-server"]
-    assert server.action is Action.REBUILD
-    assert server.reasons() == [
-        "image_name changed (rebuild: the root disk is re-imaged)",
-        "flavor_name changed (resize: the server reboots)",
-    ]
-    resize_only = diff_plans(stacks.plan("dev"), stacks.plan("dev", flavor="m1.large"))
-    assert by_name(resize_only)["lxd-1-server"].action is Action.UPDATE
-    assert resize_only.disruptive == ()
+    assert server.action is Action.UPDATE
+    assert server.reasons() == ["flavor_name changed (resize: the server reboots)"]
+    assert diff.disruptive == ()
+    image_only = diff_plans(stacks.plan("dev"), stacks.plan("dev", image="debian-12"))
+    assert image_only.changes == ()
+
+
+def test_with_image_updates_replace_a_new_image_replaces_each_host(stacks: Stacks) -> None:
+    base = stacks.plan("dev", imageUpdates="replace", hostCount=2)
+    diff = diff_plans(base, stacks.plan("dev", imageUpdates="replace", hostCount=2, image="deb"))
+    servers = [c for c in diff.changes if c.type == INSTANCE]
+    assert sorted(c.name for c in servers) == ["lxd-1-server", "lxd-2-server"]
+    for server in servers:
+        assert server.action is Action.REPLACE
+        assert server.reasons() == ["image_name changed"]
+    assert sorted(c.name for c in diff.disruptive) == ["lxd-1-server", "lxd-2-server"]
+
+
+@pytest.mark.parametrize("image_updates", ["new-hosts", "replace"])
+def test_a_boot_volumes_new_image_follows_image_updates(stacks: Stacks, image_updates: str) -> None:
+    """Stack prod boots from volumes made from the image's id, which the program looks up."""
+    base = stacks.plan("prod", imageUpdates=image_updates)
+    current = stacks.plan("prod", imageUpdates=image_updates, image="debian-12-genericcloud")
+    servers = [c for c in diff_plans(base, current).changes if c.type == INSTANCE]
+    if image_updates == "new-hosts":
+        assert servers == []
+    else:
+        assert {c.name: c.action for c in servers} == {
+            f"lxd-{x}-server": Action.REPLACE for x in "abcd"
+        }
 
 
 def test_new_cidr_replaces_the_subnet_and_what_hangs_on_it(stacks: Stacks) -> None:
