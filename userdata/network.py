@@ -98,6 +98,14 @@ def render_template(name: str, **values: object) -> str:
     return _templates().get_template(name).render(**values)
 
 
+def nic_name(interface: str | None, macaddress: str | None) -> str | None:
+    """The host's NIC by name: `interface`; unset, None when it is found by `macaddress`, or
+    `DEFAULT_INTERFACE` without a MAC either."""
+    if interface is not None:
+        return interface
+    return None if macaddress is not None else DEFAULT_INTERFACE
+
+
 @dataclass(frozen=True)
 class HostBridge:
     """The host's NIC bridged into `bridge`, which takes the NIC's DHCP address (and its MAC).
@@ -165,9 +173,7 @@ class HostBridge:
     @property
     def name(self) -> str | None:
         """The NIC's name, or None when it is found by the port's MAC."""
-        if self.by_mac:
-            return None
-        return DEFAULT_INTERFACE if self.interface is None else self.interface
+        return nic_name(self.interface, self.macaddress)
 
     def _values(self) -> dict[str, object]:
         """What the templates are rendered with. `interface` is the NIC's name, or None when it

@@ -302,8 +302,7 @@ def _ignored_path(name: str, path: str, ignored: set[str]) -> bool:
     in either spelling."""
     if not path:
         return False
-    full = f"{name}{path}" if path.startswith("[") else f"{name}.{path}"
-    return full in ignored or _snake_path(full) in ignored
+    return _matches(f"{name}{path}" if path.startswith("[") else f"{name}.{path}", ignored)
 
 
 def _snake_path(path: str) -> str:

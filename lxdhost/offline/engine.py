@@ -260,10 +260,9 @@ class CloudMocks(pulumi.runtime.Mocks):
         name = str(inputs.get("name", ""))
         self._server_names[resource_id] = name
         status = self._server_status.get(name, "ACTIVE").lower()
-        image = self._server_images.get(name, inputs.get("imageName"))
         return {
             **inputs,
-            **({"imageName": image} if image is not None else {}),
+            **({"imageName": self._server_images[name]} if name in self._server_images else {}),
             "accessIpV4": ip,
             "networks": [{**n, "fixedIpV4": ip} for n in networks],
             "powerState": status if status in _STORED_POWER_STATES else "active",

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from userdata import HostSpec, LxdProfile
 from userdata.host import HOST_OPTIONS
 from userdata.lxd import container_slot_profile
+from userdata.network import nic_name
 
 interface_names = st.from_regex(
     r"[a-z][a-z0-9]{0,6}([_-][a-z0-9]{1,3})?(\.[1-9][0-9]{0,2})?", fullmatch=True
@@ -91,7 +92,7 @@ def host_specs(
     # Unset, the NIC is the one with the MAC (as on every stack), or ens3 without one.
     interface = draw(st.none() | interface_names)
     macaddress = draw(st.none() | st.integers(0, 2**24 - 1).map(lambda n: _mac("fa:16:3e", n)))
-    named = interface or (None if macaddress else "ens3")
+    named = nic_name(interface, macaddress)
     bridge = draw(interface_names.filter(lambda name: name != named))
     return HostSpec(
         **choices,
