@@ -134,7 +134,7 @@ def kill_up_while_nova_builds(local: LocalStack, cloud: Connection) -> str:
             up.wait()
 
 
-def test_a_killed_up_is_finished_by_cancel_import_and_up(
+def test_a_killed_up_is_finished_by_cancel_delete_clear_and_up(
     interrupted_stack: LocalStack, cloud: Connection
 ) -> None:
     local = interrupted_stack
