@@ -210,11 +210,11 @@ def host_spec(
 
 @functools.cache
 def _stand_in_trust() -> HostTrust:
-    # Real certificates with the longest names and one address more than the real ones carry
-    # (the server's: the port's and the floating IP; the client's: none): a signature's and a
-    # serial's length vary by a few bytes, and an address adds six.
-    server = trust.server_certificate(STAND_IN_HOST_NAME, ["255.255.255.255"] * 3)
-    client = trust.server_certificate(STAND_IN_CLIENT_NAME, ["255.255.255.255"])
+    # Stand-in certificates (the same at every run) with the longest names and one address more
+    # than the real ones carry (the server's: the port's and the floating IP; the client's:
+    # none): a signature's length varies by up to two bytes, and an address adds six.
+    server = trust.stand_in_certificate(STAND_IN_HOST_NAME, ["255.255.255.255"] * 3)
+    client = trust.stand_in_certificate(STAND_IN_CLIENT_NAME, ["255.255.255.255"])
     return HostTrust(server.certificate, server.private_key, client.certificate)
 
 

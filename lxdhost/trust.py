@@ -30,6 +30,14 @@ CLOCK_SKEW = datetime.timedelta(hours=1)
 ORGANIZATION = "lxdhost"
 COMMON_NAME_LIMIT = 64
 
+# A stand-in's fixed parts, each the longest a real certificate's can be: the largest serial
+# `x509.random_serial_number` gives (159 bits), and a time from 2050 on, which X.509 writes as
+# GeneralizedTime, two bytes longer than the UTCTime of earlier dates. The key is any valid one:
+# a P-384 key and its public point have the same length whatever the key.
+STAND_IN_SERIAL_NUMBER = 2**159 - 1
+STAND_IN_NOW = datetime.datetime(2050, 1, 1, 1, tzinfo=datetime.UTC)
+STAND_IN_PRIVATE_VALUE = 1
+
 
 @dataclass(frozen=True)
 class KeyPair:
@@ -67,6 +75,25 @@ def server_certificate(
     return _self_signed(common_name, tuple(addresses), ExtendedKeyUsageOID.SERVER_AUTH, now)
 
 
+def stand_in_certificate(common_name: str, addresses: Sequence[str] = ()) -> KeyPair:
+    """A server certificate to measure, never to use: at least as long as any
+    `server_certificate(common_name, addresses)`, and the same bytes at every call, so that a
+    length the stack keeps (an `LxdHost`'s `userDataMaxBytes`) does not move from one run to the
+    next. A fixed key, the longest serial and dates, and an RFC 6979 signature, which depends on
+    the key and what is signed alone. An ECDSA signature's length still varies with what is
+    signed, by up to two bytes against a real one's: the caller adds a name or an address,
+    which outweighs it."""
+    key = ec.derive_private_key(STAND_IN_PRIVATE_VALUE, ec.SECP384R1())
+    return _self_signed(
+        common_name,
+        tuple(addresses),
+        ExtendedKeyUsageOID.SERVER_AUTH,
+        STAND_IN_NOW,
+        key=key,
+        serial_number=STAND_IN_SERIAL_NUMBER,
+    )
+
+
 def fingerprint(certificate_pem: str) -> str:
     """The certificate's SHA-256 fingerprint as LXD prints it: 64 lowercase hex digits."""
     certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
@@ -80,9 +107,15 @@ def _self_signed(
     now: datetime.datetime | None,
     *,
     named: bool = True,
+    key: ec.EllipticCurvePrivateKey | None = None,
+    serial_number: int | None = None,
 ) -> KeyPair:
-    """`named`: the common name is a DNS name too (a host's; a stack's need not be one)."""
-    key = ec.generate_private_key(ec.SECP384R1())
+    """`named`: the common name is a DNS name too (a host's; a stack's need not be one). A key
+    and serial number given make the certificate the same at every call (`stand_in_certificate`);
+    else both are new."""
+    deterministic = key is not None and serial_number is not None
+    if key is None:
+        key = ec.generate_private_key(ec.SECP384R1())
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
@@ -98,7 +131,7 @@ def _self_signed(
         .subject_name(subject)
         .issuer_name(subject)
         .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
+        .serial_number(x509.random_serial_number() if serial_number is None else serial_number)
         .not_valid_before(start)
         .not_valid_after(start + VALIDITY)
     )
@@ -121,6 +154,6 @@ def _self_signed(
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        .sign(key, hashes.SHA384())
+        .sign(key, hashes.SHA384(), ecdsa_deterministic=deterministic)
     )
     return KeyPair.of(certificate, key)

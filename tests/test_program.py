@@ -260,26 +260,34 @@ def test_each_host_is_rendered_once_with_stand_ins_and_once_for_its_server(
     assert rendered.count(STAND_IN_MACADDRESS) == len(hosts)
 
 
-USER_DATA_DIGESTS = """
+# Every resource's inputs, the servers' user_data and the components' own (an LxdHost's
+# userDataMaxBytes) among them: the stack keeps them, so a byte that moved between runs would
+# show as a change on each preview.
+INPUT_DIGESTS = """
 import hashlib, json, sys
 from lxdhost.offline import run_program
-run = run_program(sys.argv[1])
-print(json.dumps({r.name: hashlib.sha256(r.inputs["userData"].encode()).hexdigest()
-                  for r in run.resources if r.type == "openstack:compute/instance:Instance"},
-                 sort_keys=True))
+from tests.test_program import input_digests
+print(json.dumps(input_digests(run_program(sys.argv[1]))))
 """
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_other_processes_render_the_same_user_data_bytes(stack: str, stacks: Stacks) -> None:
-    expected = {
-        f"{name}-server": hashlib.sha256(text.encode()).hexdigest()
-        for name, text in user_data_by_host(stacks.run(stack)).items()
+def input_digests(run: ProgramRun) -> dict[str, str]:
+    return {
+        f"{r.type}::{r.name}": hashlib.sha256(
+            json.dumps(r.inputs, sort_keys=True).encode()
+        ).hexdigest()
+        for r in run.resources
     }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_other_processes_declare_the_same_inputs(stack: str, stacks: Stacks) -> None:
+    expected = input_digests(stacks.run(stack))
+    assert any(key.startswith(f"{tokens.LXD_HOST}::") for key in expected)
     for seed in ("1", "2"):
         # A different hash seed reorders sets and dicts built from them: bytes must not move.
         result = subprocess.run(
-            [sys.executable, "-c", USER_DATA_DIGESTS, stack],
+            [sys.executable, "-c", INPUT_DIGESTS, stack],
             capture_output=True,
             text=True,
             check=True,

@@ -15,6 +15,7 @@ import pulumi
 import pytest
 import yaml
 
+import lxdhost.host
 from lxdhost import tokens, trust
 from lxdhost.addressing import ContainerSlot, slot_mac_address
 from lxdhost.host import (
@@ -331,6 +332,16 @@ def test_the_stand_in_user_data_bounds_the_real_one_with_the_stacks_certificates
             )
         )
         assert len(real.encode()) <= bound
+
+
+def test_the_stand_in_user_data_is_the_same_at_every_run() -> None:
+    """Each run of the program measures it afresh, and the stack keeps the figure
+    (`userDataMaxBytes`): a figure that moved would show the host as changed on each preview."""
+    host_args = args(lxd_client_certificate="", lxd_client_key="")
+    first = stand_in_user_data(host_args)
+    lxdhost.host._stand_in_trust.cache_clear()
+    lxdhost.host._STAND_IN_RENDERS.clear()
+    assert stand_in_user_data(host_args) == first
 
 
 def test_every_host_spec_field_is_in_its_repr() -> None:

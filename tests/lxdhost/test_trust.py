@@ -85,3 +85,43 @@ def test_a_long_project_and_stack_name_is_cut_to_x509s_limit() -> None:
     pair = trust.client_certificate("lxdhost-" + "s" * 100, now=NOW)
     (name,) = _load(pair.certificate).subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     assert name.value == ("lxdhost-" + "s" * 100)[:64]
+
+
+# A P-384 ECDSA signature in DER: a sequence of two integers of up to 48 bytes, each with a
+# leading zero byte when its top bit is set: 2 + 2 * (2 + 49).
+LONGEST_SIGNATURE = 104
+
+
+def _der_length(pem: str) -> int:
+    return len(_load(pem).public_bytes(serialization.Encoding.DER))
+
+
+def test_a_stand_in_is_the_same_at_every_call() -> None:
+    # The stack keeps a length measured on it (an LxdHost's userDataMaxBytes): one that moved
+    # between runs would show every host as changed on each preview.
+    first = trust.stand_in_certificate("x" * 63, ["255.255.255.255"] * 3)
+    second = trust.stand_in_certificate("x" * 63, ["255.255.255.255"] * 3)
+    assert first == second
+
+
+def test_a_stand_in_with_one_address_more_outweighs_the_longest_signature() -> None:
+    """A real certificate differs from a stand-in of the same names in its serial, dates and
+    signature; the first two are longest in the stand-in, so with the longest signature a real
+    one is at most that long. The address a stand-in is given beyond the real ones covers it."""
+    for name, addresses in [("x" * 63, 2), ("y" * 64, 0)]:
+        same = trust.stand_in_certificate(name, ["255.255.255.255"] * addresses).certificate
+        longest_real = _der_length(same) - len(_load(same).signature) + LONGEST_SIGNATURE
+        more = trust.stand_in_certificate(name, ["255.255.255.255"] * (addresses + 1))
+        assert _der_length(more.certificate) >= longest_real
+
+
+def test_a_stand_in_is_no_shorter_than_real_certificates_of_its_names() -> None:
+    stand_in = trust.stand_in_certificate("x" * 63, ["255.255.255.255"] * 3)
+    for _ in range(300):
+        real = trust.server_certificate("x" * 63, ["255.255.255.255"] * 2)
+        assert len(real.certificate) <= len(stand_in.certificate)
+        assert len(real.private_key) <= len(stand_in.private_key)
+    # The stand-in's own figures: the longest serial and GeneralizedTime dates.
+    certificate = _load(stand_in.certificate)
+    assert certificate.serial_number.bit_length() == 159
+    assert certificate.not_valid_before_utc.year >= 2050
