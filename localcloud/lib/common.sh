@@ -78,8 +78,10 @@ die_service() {
 setup_step() {
   local name=$1
   shift
-  "$@" >"$LC_LOGS/setup-$name.log" 2>&1 ||
-    die_with_log "$LC_LOGS/setup-$name.log" "set-up step '$name' failed"
+  # In the background, so that errexit holds inside the step: in a function called on the left
+  # of `||`, bash ignores it, and only the step's last command would count.
+  "$@" >"$LC_LOGS/setup-$name.log" 2>&1 &
+  wait "$!" || die_with_log "$LC_LOGS/setup-$name.log" "set-up step '$name' failed"
 }
 
 nsx() { ip netns exec "$LC_NS" "$@"; }

@@ -85,11 +85,32 @@ auth_unix_rw = "none"
 CONF
 }
 
+# Nova's cell mappings keep the database and message queue URLs they were made with, passwords
+# in them: a state directory made afresh (a new password) beside databases that stayed would
+# leave Nova unable to reach its cells. Each set-up brings both cells to this configuration, and
+# keeps one cell1, the first: an earlier set-up could add a second beside a stale one.
+NOVA_CELL0_UUID=00000000-0000-0000-0000-000000000000
+nova_cell1_uuids() {
+  as_user nova nova-manage cell_v2 list_cells | awk -F' *[|] *' '$2 == "cell1" { print $3 }'
+}
 _init_nova() {
+  local cells cell1 extra
   as_user nova nova-manage api_db sync
-  as_user nova nova-manage cell_v2 map_cell0
-  as_user nova nova-manage cell_v2 list_cells | grep -q ' cell1 ' ||
+  as_user nova nova-manage cell_v2 map_cell0 --database_connection "$(database_url nova nova_cell0)"
+  as_user nova nova-manage cell_v2 update_cell --cell_uuid "$NOVA_CELL0_UUID" \
+    --database_connection "$(database_url nova nova_cell0)" --transport-url none:///
+  cells=$(nova_cell1_uuids)
+  if [ -z "$cells" ]; then
     as_user nova nova-manage cell_v2 create_cell --name=cell1
+  else
+    cell1=${cells%%$'\n'*}
+    for extra in ${cells#"$cell1"}; do
+      # Refused (and the set-up stopped) if a host or an instance is mapped to it.
+      as_user nova nova-manage cell_v2 delete_cell --cell_uuid "$extra"
+    done
+    # The configuration's [database] connection and transport_url.
+    as_user nova nova-manage cell_v2 update_cell --cell_uuid "$cell1"
+  fi
   as_user nova nova-manage db sync
 }
 init_nova() { once_per_version nova nova-api _init_nova; }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -160,3 +161,36 @@ def test_down_stops_everything_and_up_brings_the_cloud_back(running_server: None
 
     openstack("server", "delete", "--wait", "lifecycle")
     openstack("network", "delete", "lifecycle")
+
+
+def test_up_after_its_state_directory_is_deleted_brings_the_cloud_back() -> None:
+    """The state directory (password, SSH key, set-up markers) deleted while the databases stay:
+    `up` makes a new one and brings the databases, Nova's cell mappings among them, to it."""
+    state = Path(SETTINGS["LC_STATE"])
+    aside = state.with_name(state.name + ".before-test")
+    old_password = (state / "password").read_text()
+    old_key = (state / "id_ed25519.pub").read_text()
+    down = run(SCRIPT, "down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    shutil.rmtree(aside, ignore_errors=True)
+    state.rename(aside)
+
+    up, up_seconds = timed(SCRIPT, "up")
+    assert up.returncode == 0, f"{up.stdout}{up.stderr}\n(the old state directory: {aside})"
+    assert (state / "password").read_text() != old_password
+    key = (state / "id_ed25519.pub").read_text()
+    assert key != old_key
+    # Keystone took the new password, Nova reaches its cells' databases (`up` ran
+    # `nova-manage cell_v2 discover_hosts`, which opens each), and the key pair is the new key.
+    keypair = openstack("keypair", "show", SETTINGS["LC_KEYPAIR"], "--public-key")
+    assert keypair.split()[:2] == key.split()[:2]
+    cells = in_cloud(
+        "setpriv", "--reuid=nova", "--regid=nova", "--init-groups", "--",
+        "nova-manage", "cell_v2", "list_cells",
+    )  # fmt: skip
+    assert cells.returncode == 0, cells.stderr
+    names = [row.split("|")[1].strip() for row in cells.stdout.splitlines() if "| cell" in row]
+    assert names == ["cell0", "cell1"], cells.stdout
+    openstack("server", "list")
+    shutil.rmtree(aside)
+    print(f"\nup with a new state directory {up_seconds:.0f} s")
