@@ -64,7 +64,7 @@ def put_in_error(admin: Connection, server: Any) -> None:
     admin.compute.wait_for_server(server, status="ERROR", wait=60)
 
 
-def port_of(cloud: Connection, server: Any) -> str:
+def port_id_of_server(cloud: Connection, server: Any) -> str:
     (interface,) = list(cloud.compute.server_interfaces(server))
     return str(interface.port_id)
 
@@ -110,7 +110,7 @@ def rebuilt_on_the_same_port(local: LocalStack, cloud: Connection, old: Any, por
     assert changes(result.summary.resource_changes).get("create") == 1
     new = server_of(cloud)
     assert new.id != old.id and new.status == "ACTIVE"
-    assert port_of(cloud, new) == port
+    assert port_id_of_server(cloud, new) == port
     hosts = local.outputs()["hosts"]
     assert list(hosts) == [HOST]
     assert hosts[HOST]["serverStatus"] == "ACTIVE"
@@ -124,7 +124,7 @@ def test_a_host_in_error_is_named_on_preview_and_rebuilt_by_its_runbook(
     assert local.stack.get_config("lxdhost:flavor").value == SETTINGS["LC_FAKE_FLAVOR"]
     assert local.timed("up", local.stack.up).summary.result == "succeeded"
     server = server_of(cloud)
-    port = port_of(cloud, server)
+    port = port_id_of_server(cloud, server)
     quiet_preview(local, "preview")
 
     put_in_error(admin, server)
@@ -145,7 +145,7 @@ def test_replacing_a_host_in_error_stops_on_the_delete_and_up_refresh_finishes_i
 ) -> None:
     local = error_stack
     server = server_of(cloud)
-    port = port_of(cloud, server)
+    port = port_id_of_server(cloud, server)
     put_in_error(admin, server)
     urn = re.search(r"pulumi up --replace '([^']+)'", preview_warning(local, "preview (ERROR)"))
     assert urn is not None
@@ -165,7 +165,7 @@ def test_read_from_the_refreshed_state_an_error_shows_on_preview_refresh(
         # The key changes no resource: the stack is as the last `up --refresh` left it.
         quiet_preview(local, "preview (refreshed)")
         server = server_of(cloud)
-        port = port_of(cloud, server)
+        port = port_id_of_server(cloud, server)
         put_in_error(admin, server)
         # No request to Nova: the state still holds the `active` the last refresh stored.
         quiet_preview(local, "preview (ERROR, state not refreshed)")
