@@ -31,9 +31,9 @@ ORGANIZATION = "lxdhost"
 COMMON_NAME_LIMIT = 64
 
 # A stand-in's fixed parts, each the longest a real certificate's can be: the largest serial
-# `x509.random_serial_number` gives (159 bits), and a time from 2050 on, which X.509 writes as
-# GeneralizedTime, two bytes longer than the UTCTime of earlier dates. The key is any valid one:
-# a P-384 key and its public point have the same length whatever the key.
+# `x509.random_serial_number` gives (159 bits), and dates from 2050 on, which X.509 writes as
+# GeneralizedTime, two bytes longer each than the UTCTime of earlier ones. The key is any valid
+# one: a P-384 key and its public point have the same length whatever the key.
 STAND_IN_SERIAL_NUMBER = 2**159 - 1
 STAND_IN_NOW = datetime.datetime(2050, 1, 1, 1, tzinfo=datetime.UTC)
 STAND_IN_PRIVATE_VALUE = 1
@@ -80,9 +80,9 @@ def stand_in_certificate(common_name: str, addresses: Sequence[str] = ()) -> Key
     `server_certificate(common_name, addresses)`, and the same bytes at every call, so that a
     length the stack keeps (an `LxdHost`'s `userDataMaxBytes`) does not move from one run to the
     next. A fixed key, the longest serial and dates, and an RFC 6979 signature, which depends on
-    the key and what is signed alone. An ECDSA signature's length still varies with what is
-    signed, by up to two bytes against a real one's: the caller adds a name or an address,
-    which outweighs it."""
+    the key and what is signed alone. Its length (at most 104 bytes in DER for P-384) may still
+    be a byte or two short of a real one's: the caller gives the stand-in an address more than
+    the real certificate carries, six bytes, which outweighs it (tests/lxdhost/test_trust.py)."""
     key = ec.derive_private_key(STAND_IN_PRIVATE_VALUE, ec.SECP384R1())
     return _self_signed(
         common_name,
